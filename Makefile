@@ -1,0 +1,42 @@
+# tunebench: `make run` runs the default experiment, `make test` runs the test suite.
+# Both create .venv first. torch==2.13.0 is installed before anything that depends on it (a CPU
+# wheel on these machines); on a GPU cluster, install your own torch build first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+CORES ?= all
+export PATH := $(BIN):$(PATH)
+
+.PHONY: install run report test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[all,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	snakemake --profile profiles/local --cores $(CORES)
+	snakemake --report results/report.html
+	@echo
+	@echo "Results:   results/trials.parquet, results/stats/*.csv, results/figures/*.png"
+	@echo "Report:    results/report.html"
+	@echo "MLflow UI: $(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/results/mlflow/mlflow.db"
+
+report: install
+	snakemake --report results/report.html
+
+test: install
+	pytest -n 2 --dist loadgroup
+
+lint: install
+	ruff check .
+	ruff format --check .
+	snakemake --lint
+	snakefmt --check Snakefile workflow/rules
+
+clean:
+	rm -rf results .snakemake

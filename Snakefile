@@ -1,0 +1,22 @@
+from snakemake.utils import min_version
+
+min_version("8.20")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs(),
+
+
+include: "workflow/rules/tune.smk"
+include: "workflow/rules/analysis.smk"

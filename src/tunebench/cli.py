@@ -1,0 +1,216 @@
+"""Command-line interface: ``tunebench <command>``; the Snakemake rules call these commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+
+def _load_validated(path: str) -> dict[str, Any]:
+    from tunebench.config import load_config, validate_config
+
+    return validate_config(load_config(path))
+
+
+def _tracking_target(config: dict[str, Any], results: Path) -> Any:
+    from tunebench.tracking import default_tracking_uri, init_experiment
+
+    uri = default_tracking_uri(results, config["mlflow"]["tracking_uri"])
+    artifacts = results / "mlflow" / "artifacts" if uri.startswith("sqlite:") else None
+    return init_experiment(config["name"], uri, artifacts)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from tunebench.matrix import expand_matrix, seeds_of
+
+    config = _load_validated(args.config)
+    print(
+        f"{args.config}: valid: {len(config['tasks'])} tasks × {len(config['optimizers'])} "
+        f"optimizers × {len(config['budgets'])} budgets × {len(seeds_of(config))} seeds = "
+        f"{len(expand_matrix(config))} studies"
+    )
+    return 0
+
+
+def cmd_frameworks(args: argparse.Namespace) -> int:
+    from tunebench.frameworks import FRAMEWORKS, framework_status
+
+    for name in FRAMEWORKS:
+        _, detail = framework_status(name)
+        print(f"{name:<10} {detail}")
+    return 0
+
+
+def cmd_init_mlflow(args: argparse.Namespace) -> int:
+    config = _load_validated(args.config) if args.config else None
+    if config is None:
+        config = {"name": args.name, "mlflow": {"tracking_uri": args.tracking_uri}}
+    target = _tracking_target(config, Path(args.results))
+    target.write(Path(args.out))
+    print(
+        f"MLflow experiment {target.experiment_name!r} ({target.experiment_id}) at "
+        f"{target.tracking_uri}"
+    )
+    return 0
+
+
+def cmd_run_study(args: argparse.Namespace) -> int:
+    from tunebench.matrix import StudyCell, cell_of
+    from tunebench.study import run_study
+    from tunebench.tracking import TrackingTarget
+
+    results = Path(args.results)
+    config = None
+    if args.cell:
+        cell = StudyCell.from_json(args.cell)
+    else:
+        missing = [
+            k
+            for k in ("config", "task", "optimizer", "budget", "seed")
+            if getattr(args, k) is None
+        ]
+        if missing:
+            raise ValueError(f"run-study needs --cell, or --config with --{', --'.join(missing)}")
+        config = _load_validated(args.config)
+        try:
+            cell = cell_of(config, args.task, args.optimizer, args.budget, args.seed)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+    target = None
+    if args.mlflow:
+        target = TrackingTarget.read(Path(args.mlflow))
+    elif not args.no_mlflow:
+        if config is None:
+            raise ValueError(
+                "run-study --cell needs --mlflow FILE (from init-mlflow) or --no-mlflow"
+            )
+        target = _tracking_target(config, results)
+    out = Path(args.out) if args.out else cell.study_dir(results)
+    summary = run_study(cell, out, tracking=target)
+    res = summary["results"]
+    print(
+        f"{out}: {res['n_trials']} trials ({res['n_failed']} failed, {res['n_pruned']} pruned), "
+        f"best {res['best_value']:.6g}, test {res['test_value']:.6g}"
+    )
+    return 0
+
+
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from tunebench.recorder import write_parquet
+
+    for name, out in (("trials.parquet", args.trials_out), ("curves.parquet", args.curves_out)):
+        frames = [pd.read_parquet(Path(d) / name) for d in args.studies]
+        frames = [f for f in frames if len(f)]
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        write_parquet(table, Path(out))
+        print(f"{out}: {len(table)} rows from {len(args.studies)} studies")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from tunebench.analysis import compare
+
+    trials = pd.read_parquet(args.trials)
+    written = compare(
+        trials,
+        Path(args.out),
+        budget=args.budget,
+        alpha=args.alpha,
+        correction=args.correction,
+        baseline=args.baseline,
+        block=args.block,
+        n_boot=args.n_boot,
+        random_state=args.random_state,
+    )
+    for path in written.values():
+        print(path)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from tunebench.analysis import plot
+
+    for path in plot(Path(args.stats), Path(args.out)).values():
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tunebench`` argument parser."""
+    parser = argparse.ArgumentParser(prog="tunebench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="validate an experiment config")
+    p.add_argument("config")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("frameworks", help="list HPO frameworks and their installed versions")
+    p.set_defaults(func=cmd_frameworks)
+
+    p = sub.add_parser("init-mlflow", help="create the MLflow store and experiment once")
+    p.add_argument("--config")
+    p.add_argument("--name", default="default")
+    p.add_argument("--tracking-uri")
+    p.add_argument("--results", default="results")
+    p.add_argument("--out", required=True, help="JSON file handed to the tuning jobs")
+    p.set_defaults(func=cmd_init_mlflow)
+
+    p = sub.add_parser("run-study", help="run one study (one cell of the matrix)")
+    p.add_argument("--cell", help="the cell as JSON (what the Snakemake rule passes)")
+    p.add_argument("--config")
+    p.add_argument("--task")
+    p.add_argument("--optimizer")
+    p.add_argument("--budget")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--results", default="results")
+    p.add_argument("--out", help="study directory (default results/studies/...)")
+    p.add_argument("--mlflow", help="JSON file written by init-mlflow")
+    p.add_argument("--no-mlflow", action="store_true")
+    p.set_defaults(func=cmd_run_study)
+
+    p = sub.add_parser("aggregate", help="concatenate per-study tables")
+    p.add_argument("studies", nargs="+", help="study directories")
+    p.add_argument("--trials-out", required=True)
+    p.add_argument("--curves-out", required=True)
+    p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("compare", help="statistical comparison of optimizers")
+    p.add_argument("trials")
+    p.add_argument("--out", required=True)
+    p.add_argument("--budget")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--correction", choices=["holm", "bh", "by"], default="holm")
+    p.add_argument("--baseline", default="random")
+    p.add_argument("--block", choices=["task", "task_seed"], default="task")
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--random-state", type=int, default=0)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("plot", help="figures from the comparison tables")
+    p.add_argument("stats")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_plot)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; user errors print one line and exit 2, without a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"tunebench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

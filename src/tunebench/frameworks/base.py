@@ -1,0 +1,39 @@
+"""The :class:`Optimizer` interface every framework adapter implements.
+
+Lifecycle: an adapter is built once per study from its config entry (keyword options only,
+validated in the constructor), then :meth:`Optimizer.run` drives the framework until the
+recorder's budget is spent. Adapters evaluate every trial through
+:func:`tunebench.trial.evaluate_trial` and hand every result to the recorder, so timing,
+failure handling and records are identical across frameworks. When the recorder already holds
+trials (a resumed study), the adapter continues from them instead of starting over.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from tunebench.recorder import Recorder
+from tunebench.tasks.base import Task
+
+__all__ = ["Optimizer", "OptimizerConfigError"]
+
+
+class OptimizerConfigError(ValueError):
+    """An optimizer entry names an unknown algorithm or option."""
+
+
+class Optimizer(ABC):
+    """One HPO framework driven through one algorithm.
+
+    Attributes:
+        framework: Name of the framework (``optuna``, ``hyperopt``...).
+        algorithm: Name of the algorithm as recorded in the trial table.
+    """
+
+    framework: ClassVar[str]
+    algorithm: str
+
+    @abstractmethod
+    def run(self, task: Task, seed: int, recorder: Recorder) -> None:
+        """Tune ``task`` with ``seed`` until ``recorder.exhausted``; record every trial."""

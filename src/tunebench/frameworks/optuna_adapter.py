@@ -1,0 +1,192 @@
+"""Optuna adapter: ask/tell over a journal-file storage, with optional epoch pruning.
+
+Samplers: ``tpe`` (TPESampler), ``random`` (RandomSampler), ``cmaes`` (CmaEsSampler; needs the
+``cmaes`` package), ``gp`` (GPSampler; needs torch), ``qmc`` (QMCSampler). Pruners: ``none``,
+``median`` (MedianPruner: stops a trial whose value at epoch *t* is worse than the median of
+earlier trials' values at the same epoch *t*). Extra keyword arguments go through
+``sampler_options``/``pruner_options``.
+
+The study lives in ``optuna.journal`` inside the study directory, so a killed job resumes:
+trials finished by Optuna but not yet recorded are recorded from Optuna's storage, and a trial
+that was running when the job died is told ``FAIL`` and recorded as failed (it spent budget).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from tunebench.frameworks.base import Optimizer, OptimizerConfigError
+from tunebench.recorder import Recorder
+from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.tasks.base import Task
+from tunebench.trial import Reporter, TrialResult, evaluate_trial
+
+__all__ = ["OptunaOptimizer", "to_distributions"]
+
+SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
+PRUNERS = ("none", "median")
+STORAGES = ("journal", "memory")
+_STATE_OF_STATUS = {"complete": "COMPLETE", "pruned": "PRUNED", "failed": "FAIL"}
+
+
+def to_distributions(space: SearchSpace) -> dict[str, Any]:
+    """Translate the neutral space to Optuna distributions."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    out: dict[str, Any] = {}
+    for p in space:
+        if isinstance(p, FloatParam):
+            out[p.name] = FloatDistribution(p.low, p.high, log=p.log)
+        elif isinstance(p, IntParam):
+            out[p.name] = IntDistribution(p.low, p.high, log=p.log)
+        elif isinstance(p, CategoricalParam):
+            out[p.name] = CategoricalDistribution(p.choices)
+    return out
+
+
+class OptunaOptimizer(Optimizer):
+    """Optuna through ``study.ask``/``study.tell``; the harness enforces the budget."""
+
+    framework = "optuna"
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        sampler: str = "tpe",
+        pruner: str = "none",
+        sampler_options: Mapping[str, Any] | None = None,
+        pruner_options: Mapping[str, Any] | None = None,
+        storage: str = "journal",
+    ) -> None:
+        for key, value, allowed in (
+            ("sampler", sampler, SAMPLERS),
+            ("pruner", pruner, PRUNERS),
+            ("storage", storage, STORAGES),
+        ):
+            if value not in allowed:
+                raise OptimizerConfigError(
+                    f"optimizers.{name}.{key}: unknown {key} {value!r} "
+                    f"(choose from: {', '.join(allowed)})"
+                )
+        self.name = name
+        self.sampler = sampler
+        self.pruner = pruner
+        self.sampler_options = dict(sampler_options or {})
+        self.pruner_options = dict(pruner_options or {})
+        self.storage = storage
+        self.algorithm = sampler if pruner == "none" else f"{sampler}+{pruner}"
+
+    def _make_sampler(self, seed: int) -> Any:
+        import optuna
+
+        cls = {
+            "tpe": optuna.samplers.TPESampler,
+            "random": optuna.samplers.RandomSampler,
+            "cmaes": optuna.samplers.CmaEsSampler,
+            "gp": optuna.samplers.GPSampler,
+            "qmc": optuna.samplers.QMCSampler,
+        }[self.sampler]
+        try:
+            return cls(seed=seed, **self.sampler_options)
+        except TypeError as exc:
+            raise OptimizerConfigError(f"optimizers.{self.name}.sampler_options: {exc}") from None
+
+    def _make_pruner(self) -> Any:
+        import optuna
+
+        if self.pruner == "none":
+            return optuna.pruners.NopPruner()
+        try:
+            return optuna.pruners.MedianPruner(**self.pruner_options)
+        except TypeError as exc:
+            raise OptimizerConfigError(f"optimizers.{self.name}.pruner_options: {exc}") from None
+
+    def run(self, task: Task, seed: int, recorder: Recorder) -> None:
+        """Ask, evaluate, tell until the recorder's budget is spent."""
+        import optuna
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = None
+        if self.storage == "journal":
+            path = recorder.study_dir / "optuna.journal"
+            storage = JournalStorage(JournalFileBackend(str(path)))
+        study = optuna.create_study(
+            storage=storage,
+            study_name=recorder.key.label,
+            direction=task.direction,
+            sampler=self._make_sampler(seed),
+            pruner=self._make_pruner(),
+            load_if_exists=True,
+        )
+        _reconcile(study, recorder)
+        distributions = to_distributions(task.space)
+        prune = self.pruner != "none" and task.max_fidelity is not None
+        while not recorder.exhausted:
+            t0 = time.perf_counter()
+            trial = study.ask(distributions)
+            ask_s = time.perf_counter() - t0
+            reporter = Reporter(_pruning_callback(trial) if prune else None)
+            result = evaluate_trial(
+                task, trial.number, trial.params, study_seed=seed, reporter=reporter
+            )
+            t1 = time.perf_counter()
+            state = optuna.trial.TrialState[_STATE_OF_STATUS[result.status]]
+            values = result.value if result.status == "complete" else None
+            study.tell(trial, values, state=state)
+            result.optimizer_s = ask_s + time.perf_counter() - t1
+            recorder.record(result)
+
+
+def _pruning_callback(trial: Any) -> Any:
+    def should_stop(epoch: int, value: float) -> bool:
+        trial.report(value, epoch)
+        return trial.should_prune()
+
+    return should_stop
+
+
+def _reconcile(study: Any, recorder: Recorder) -> None:
+    """Bring the recorder and Optuna's storage into agreement after a killed job."""
+    import optuna
+
+    states = optuna.trial.TrialState
+    recorded = {row["trial"] for row in recorder.rows}
+    for frozen in study.get_trials(deepcopy=False):
+        if frozen.number in recorded:
+            continue
+        if frozen.state == states.RUNNING:
+            study.tell(frozen.number, state=states.FAIL)
+            error = "interrupted: the job was killed while this trial ran"
+            status, value, end = "failed", float("nan"), time.time()
+        else:
+            status = {v: k for k, v in _STATE_OF_STATUS.items()}[frozen.state.name]
+            value = frozen.value if status == "complete" else float("nan")
+            if status == "pruned" and frozen.intermediate_values:
+                value = frozen.intermediate_values[max(frozen.intermediate_values)]
+            error = "" if status != "failed" else "failed before the job was killed"
+            end = frozen.datetime_complete.timestamp()
+        start = frozen.datetime_start.timestamp() if frozen.datetime_start else end
+        curve = [{"epoch": e, "value": v} for e, v in sorted(frozen.intermediate_values.items())]
+        recorder.record(
+            TrialResult(
+                trial=frozen.number,
+                params=dict(frozen.params),
+                status=status,  # type: ignore[arg-type]
+                value=value,
+                epochs=len(curve),
+                t_start=start,
+                t_end=end,
+                objective_s=end - start,
+                error=error,
+                curve=curve,
+            )
+        )

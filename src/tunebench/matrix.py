@@ -1,0 +1,76 @@
+"""The experiment matrix: one :class:`StudyCell` per task × optimizer × budget × seed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["StudyCell", "cell_of", "expand_matrix", "seeds_of"]
+
+
+@dataclass(frozen=True)
+class StudyCell:
+    """Everything one tuning job needs to know about its study, and nothing else."""
+
+    experiment: str
+    task: str
+    task_spec: dict[str, Any]
+    optimizer: str
+    optimizer_spec: dict[str, Any]
+    budget: str
+    budget_spec: dict[str, Any]
+    seed: int
+    threads: int = 1
+
+    def to_json(self) -> str:
+        """Compact, key-sorted JSON (stable, so Snakemake sees unchanged params as unchanged)."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> StudyCell:
+        """The inverse of :meth:`to_json`."""
+        return cls(**json.loads(text))
+
+    def study_dir(self, results: str | Path = "results") -> Path:
+        """``results/studies/{task}/{optimizer}/{budget}/seed{seed}``."""
+        return Path(results, "studies", self.task, self.optimizer, self.budget, f"seed{self.seed}")
+
+
+def seeds_of(config: Mapping[str, Any]) -> list[int]:
+    """``seeds: n`` means ``0..n-1``; a list is taken as it is."""
+    seeds = config["seeds"]
+    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+
+
+def cell_of(
+    config: Mapping[str, Any], task: str, optimizer: str, budget: str, seed: int
+) -> StudyCell:
+    """The cell of a validated config at the given coordinates (KeyError names a bad one)."""
+    for section, name in (("tasks", task), ("optimizers", optimizer), ("budgets", budget)):
+        if name not in config[section]:
+            raise KeyError(f"{section}.{name}: not in the config")
+    return StudyCell(
+        experiment=config["name"],
+        task=task,
+        task_spec=dict(config["tasks"][task]),
+        optimizer=optimizer,
+        optimizer_spec=dict(config["optimizers"][optimizer]),
+        budget=budget,
+        budget_spec=dict(config["budgets"][budget]),
+        seed=int(seed),
+        threads=int(config["threads"]),
+    )
+
+
+def expand_matrix(config: Mapping[str, Any]) -> list[StudyCell]:
+    """All cells of a validated config, in a stable order."""
+    return [
+        cell_of(config, task, optimizer, budget, seed)
+        for task in config["tasks"]
+        for optimizer in config["optimizers"]
+        for budget in config["budgets"]
+        for seed in seeds_of(config)
+    ]

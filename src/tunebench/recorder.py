@@ -1,0 +1,218 @@
+"""The one door for trial results.
+
+Every finished trial, whichever framework proposed it, goes through :meth:`Recorder.record`:
+it becomes a trial-table row with cumulative spend in every currency, is appended to an
+fsync'd JSON-lines journal (so a killed job resumes without losing it), is logged to MLflow
+as a child run, and is printed as one progress line. :meth:`Recorder.finalize` scores the
+incumbents on the held-out split and writes ``trials.parquet`` and ``curves.parquet``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from tunebench.budget import Budget, Ledger
+from tunebench.tables import CURVE_KEYS, STUDY_KEYS, TRIAL_COLUMNS, incumbent_flags
+from tunebench.tasks.base import Task
+from tunebench.tracking import MlflowTracker
+from tunebench.trial import TrialResult, trial_seed
+
+__all__ = ["Recorder", "StudyKey", "write_parquet"]
+
+JOURNAL = "journal.jsonl"
+
+
+@dataclass(frozen=True)
+class StudyKey:
+    """Identity of one study: one cell of the experiment matrix."""
+
+    experiment: str
+    task: str
+    optimizer: str
+    framework: str
+    algorithm: str
+    budget: str
+    seed: int
+
+    @property
+    def label(self) -> str:
+        """Short human-readable name, also the MLflow parent run name."""
+        return f"{self.task}/{self.optimizer}/{self.budget}/seed{self.seed}"
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` atomically (temp file + rename), so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+class Recorder:
+    """Records the trials of one study; reloads its journal when the study resumes.
+
+    Args:
+        study_dir: Directory of the study's outputs and journal.
+        key: The study's identity.
+        task: The task being tuned (its direction, metric and optimum go into every row).
+        budget: The study's budget; the recorder's :attr:`ledger` tracks spend against it.
+        tracker: MLflow logger, or ``None`` to log nothing.
+        progress: Stream for one progress line per trial (``None`` for silence).
+    """
+
+    def __init__(
+        self,
+        study_dir: Path,
+        key: StudyKey,
+        task: Task,
+        budget: Budget,
+        *,
+        tracker: MlflowTracker | None = None,
+        progress: TextIO | None = sys.stderr,
+    ) -> None:
+        self.study_dir = Path(study_dir)
+        self.study_dir.mkdir(parents=True, exist_ok=True)
+        self.key = key
+        self.task = task
+        self.budget = budget
+        self.tracker = tracker
+        self.progress = progress
+        self.ledger = Ledger()
+        self.rows: list[dict[str, Any]] = []
+        self.curves: list[list[dict[str, float]]] = []
+        self._journal_path = self.study_dir / JOURNAL
+        self._load_journal()
+        self._journal = self._journal_path.open("a", encoding="utf-8")
+
+    @property
+    def n_trials(self) -> int:
+        """Trials recorded so far (including those reloaded from the journal)."""
+        return len(self.rows)
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the budget is spent."""
+        return self.ledger.exhausted(self.budget)
+
+    def _load_journal(self) -> None:
+        if not self._journal_path.exists():
+            return
+        good_bytes = 0
+        with self._journal_path.open("rb") as lines:
+            for line in lines:
+                if not line.endswith(b"\n"):
+                    break  # a line cut by a kill: that trial did not finish recording
+                entry = json.loads(line)
+                curve = entry.pop("curve")
+                self._append(entry, curve)
+                good_bytes += len(line)
+        os.truncate(self._journal_path, good_bytes)
+
+    def _append(self, row: dict[str, Any], curve: list[dict[str, float]]) -> None:
+        self.ledger.charge(epochs=row["epochs"], seconds=row["objective_s"] + row["optimizer_s"])
+        self.rows.append(row)
+        self.curves.append(curve)
+
+    def record(self, result: TrialResult) -> dict[str, Any]:
+        """Record one finished trial; returns its trial-table row."""
+        self.ledger.charge(epochs=result.epochs, seconds=result.objective_s + result.optimizer_s)
+        row: dict[str, Any] = {
+            **asdict(self.key),
+            "trial": result.trial,
+            "status": result.status,
+            "error": result.error,
+            "value": result.value,
+            "params": json.dumps(result.params, sort_keys=True),
+            "epochs": result.epochs,
+            "t_start": result.t_start,
+            "t_end": result.t_end,
+            "objective_s": result.objective_s,
+            "optimizer_s": result.optimizer_s,
+            "cum_trials": self.ledger.trials,
+            "cum_epochs": self.ledger.epochs,
+            "cum_seconds": self.ledger.seconds,
+            "direction": self.task.direction,
+            "metric": self.task.metric,
+            "known_optimum": _nan_if_none(self.task.known_optimum),
+        }
+        self._journal.write(json.dumps({**row, "curve": result.curve}) + "\n")
+        self._journal.flush()
+        os.fsync(self._journal.fileno())
+        self.rows.append(row)
+        self.curves.append(result.curve)
+        if self.tracker is not None:
+            self.tracker.log_trial(row, result.curve)
+        self._print_progress(row)
+        return row
+
+    def _print_progress(self, row: Mapping[str, Any]) -> None:
+        if self.progress is None:
+            return
+        best = self.best_value()
+        spent = self.ledger.spent(self.budget.currency)
+        line = (
+            f"[{self.key.label}] trial {row['trial']} {row['status']:<8} "
+            f"value={row['value']:.6g} best={best:.6g} "
+            f"{self.budget.currency}={spent:.6g}/{self.budget.limit:g} "
+            f"({row['objective_s']:.2f}s objective, {row['optimizer_s']:.2f}s optimizer)"
+        )
+        if row["error"]:
+            line += f" error: {row['error']}"
+        print(line, file=self.progress, flush=True)
+
+    def best_value(self) -> float:
+        """Best validation value among complete trials so far (NaN if none)."""
+        values = [r["value"] for r in self.rows if r["status"] == "complete"]
+        if not values:
+            return math.nan
+        return min(values) if self.task.direction == "minimize" else max(values)
+
+    def sync_tracker(self) -> None:
+        """Log journaled trials that MLflow lacks (after a kill between journal and MLflow)."""
+        if self.tracker is None or not self.rows:
+            return
+        logged = self.tracker.logged_trials()
+        for row, curve in zip(self.rows, self.curves, strict=True):
+            if row["trial"] not in logged:
+                self.tracker.log_trial(row, curve)
+
+    def finalize(self) -> pd.DataFrame:
+        """Score incumbents on the test split and write ``trials.parquet``/``curves.parquet``."""
+        self._journal.close()
+        flags = incumbent_flags(
+            [r["value"] for r in self.rows], [r["status"] for r in self.rows], self.task.direction
+        )
+        for row, is_incumbent in zip(self.rows, flags, strict=True):
+            row["test_value"] = math.nan
+            if is_incumbent:
+                params = json.loads(row["params"])
+                seed = trial_seed(self.key.seed, row["trial"])
+                row["test_value"] = float(self.task.test_score(params, seed))
+        trials = pd.DataFrame(self.rows, columns=list(TRIAL_COLUMNS))
+        write_parquet(trials, self.study_dir / "trials.parquet")
+        write_parquet(self._curve_frame(), self.study_dir / "curves.parquet")
+        return trials
+
+    def _curve_frame(self) -> pd.DataFrame:
+        keys = {k: getattr(self.key, k) for k in STUDY_KEYS}
+        records = [
+            {**keys, "trial": row["trial"], **point}
+            for row, curve in zip(self.rows, self.curves, strict=True)
+            for point in curve
+        ]
+        frame = pd.DataFrame(records)
+        extra = [c for c in frame.columns if c not in CURVE_KEYS]
+        return frame.reindex(columns=[*CURVE_KEYS, *extra])
+
+
+def _nan_if_none(value: float | None) -> float:
+    return math.nan if value is None else float(value)

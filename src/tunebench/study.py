@@ -1,0 +1,142 @@
+"""Run one study (one cell of the matrix) from start, or from where a killed job stopped.
+
+Outputs in the study directory: ``trials.parquet``, ``curves.parquet``, ``study.json`` (the
+cell's config, seed, provenance, timings and MLflow ids), plus the resume state (``journal.jsonl``
+and the framework's own storage), which later runs reuse.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from tunebench.budget import Budget
+from tunebench.frameworks import build_optimizer
+from tunebench.matrix import StudyCell
+from tunebench.provenance import provenance
+from tunebench.recorder import Recorder, StudyKey
+from tunebench.tasks import build_task
+from tunebench.tracking import MlflowTracker, TrackingTarget
+
+__all__ = ["run_study"]
+
+MLFLOW_STATE = "mlflow_run.json"
+
+
+def _parent_tags(key: StudyKey) -> dict[str, str]:
+    return {"tunebench.role": "study", **{k: str(v) for k, v in asdict(key).items()}}
+
+
+def _flat_params(cell: StudyCell) -> dict[str, Any]:
+    flat: dict[str, Any] = {"seed": cell.seed, "threads": cell.threads}
+    for prefix, spec in (
+        ("task", cell.task_spec),
+        ("optimizer", cell.optimizer_spec),
+        ("budget", cell.budget_spec),
+    ):
+        flat.update({f"{prefix}.{k}": v for k, v in spec.items()})
+    return flat
+
+
+def _summary(trials: pd.DataFrame) -> dict[str, float]:
+    final = trials[trials["test_value"].notna()]
+    return {
+        "n_trials": len(trials),
+        "n_complete": int((trials["status"] == "complete").sum()),
+        "n_pruned": int((trials["status"] == "pruned").sum()),
+        "n_failed": int((trials["status"] == "failed").sum()),
+        "best_value": float(final["value"].iloc[-1]) if len(final) else math.nan,
+        "test_value": float(final["test_value"].iloc[-1]) if len(final) else math.nan,
+        "cum_epochs": float(trials["cum_epochs"].max()) if len(trials) else 0.0,
+        "cum_seconds": float(trials["cum_seconds"].max()) if len(trials) else 0.0,
+    }
+
+
+def run_study(
+    cell: StudyCell,
+    out_dir: str | Path,
+    *,
+    tracking: TrackingTarget | None = None,
+    progress: TextIO | None = sys.stderr,
+) -> dict[str, Any]:
+    """Tune ``cell`` into ``out_dir``; returns the study summary written to ``study.json``."""
+    out_dir = Path(out_dir)
+    started = time.time()
+    if cell.threads:
+        os.environ.setdefault("OMP_NUM_THREADS", str(cell.threads))
+    task = build_task(cell.task, cell.task_spec)
+    optimizer = build_optimizer(cell.optimizer, cell.optimizer_spec)
+    budget = Budget.from_config(cell.budget, cell.budget_spec)
+    key = StudyKey(
+        experiment=cell.experiment,
+        task=cell.task,
+        optimizer=cell.optimizer,
+        framework=optimizer.framework,
+        algorithm=optimizer.algorithm,
+        budget=cell.budget,
+        seed=cell.seed,
+    )
+    tracker = MlflowTracker(tracking) if tracking is not None else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mlflow_state = out_dir / MLFLOW_STATE
+    recorder = Recorder(out_dir, key, task, budget, tracker=None, progress=progress)
+    if tracker is not None:
+        previous = json.loads(mlflow_state.read_text()) if mlflow_state.exists() else {}
+        same_store = previous.get("tracking_uri") == tracking.tracking_uri
+        tracker.start_study(
+            key.label,
+            tags=_parent_tags(key),
+            params=_flat_params(cell),
+            resume_run_id=previous.get("parent_run_id") if same_store else None,
+        )
+        state = {"tracking_uri": tracking.tracking_uri, "parent_run_id": tracker.parent_run_id}
+        mlflow_state.write_text(json.dumps(state))
+        recorder.tracker = tracker
+        recorder.sync_tracker()
+    resumed_from = recorder.n_trials
+    tuning_started = time.time()
+    optimizer.run(task, cell.seed, recorder)
+    tuning_s = time.time() - tuning_started
+    trials = recorder.finalize()
+    summary = {
+        "cell": asdict(cell),
+        "study": asdict(key),
+        "algorithm": optimizer.algorithm,
+        "direction": task.direction,
+        "metric": task.metric,
+        "known_optimum": task.known_optimum,
+        "resumed_from_trial": resumed_from,
+        "timings": {
+            "started": started,
+            "finished": time.time(),
+            "tuning_s": tuning_s,
+            "total_s": time.time() - started,
+        },
+        "results": _summary(trials),
+        "mlflow": None,
+        **provenance(),
+    }
+    if tracker is not None:
+        summary["mlflow"] = {
+            "tracking_uri": tracking.tracking_uri,
+            "experiment_id": tracking.experiment_id,
+            "experiment_name": tracking.experiment_name,
+            "parent_run_id": tracker.parent_run_id,
+        }
+    study_json = out_dir / "study.json"
+    tmp = out_dir / ".study.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, default=str))
+    tmp.replace(study_json)
+    if tracker is not None:
+        tracker.finish_study(
+            summary["results"], artifacts=[study_json, out_dir / "trials.parquet"]
+        )
+    return summary

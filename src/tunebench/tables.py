@@ -1,0 +1,78 @@
+"""The data contract between tuning and analysis: column names of the trial and curve tables.
+
+Trial table (one row per trial; ``results/studies/.../trials.parquet`` and the aggregate
+``results/trials.parquet``):
+
+- study keys: ``experiment, task, optimizer, framework, algorithm, budget, seed``
+- ``trial`` (0-based, in the order the optimizer proposed it), ``status`` (``complete``,
+  ``pruned`` or ``failed``), ``error`` (message of a failed trial, else empty)
+- ``value``: validation objective (NaN for failed trials); ``test_value``: held-out score of the
+  trial's configuration, filled only on incumbent rows (trials that improved the best value)
+- ``params``: JSON object of the sampled parameters
+- ``epochs``: fidelity units consumed (0 for tasks without fidelity)
+- ``t_start, t_end``: Unix times of the objective call; ``objective_s``: seconds inside the
+  objective; ``optimizer_s``: seconds the framework spent proposing/updating for this trial
+- ``cum_trials, cum_epochs, cum_seconds``: what the study had spent when this trial ended, in
+  each budget currency (seconds = objective + optimizer seconds, so resumes do not count downtime)
+- ``direction`` (``minimize``/``maximize``), ``metric`` and ``known_optimum`` (NaN if unknown),
+  copied from the task so that the table is self-describing
+
+Curve table (one row per reported epoch): the study keys, ``trial, epoch, value`` and any
+extra metrics the task reported as further columns.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CURVE_KEYS", "STATUSES", "STUDY_KEYS", "TRIAL_COLUMNS", "incumbent_flags"]
+
+STUDY_KEYS: tuple[str, ...] = (
+    "experiment",
+    "task",
+    "optimizer",
+    "framework",
+    "algorithm",
+    "budget",
+    "seed",
+)
+
+TRIAL_COLUMNS: tuple[str, ...] = (
+    *STUDY_KEYS,
+    "trial",
+    "status",
+    "error",
+    "value",
+    "test_value",
+    "params",
+    "epochs",
+    "t_start",
+    "t_end",
+    "objective_s",
+    "optimizer_s",
+    "cum_trials",
+    "cum_epochs",
+    "cum_seconds",
+    "direction",
+    "metric",
+    "known_optimum",
+)
+
+CURVE_KEYS: tuple[str, ...] = (*STUDY_KEYS, "trial", "epoch", "value")
+
+STATUSES: tuple[str, ...] = ("complete", "pruned", "failed")
+
+
+def incumbent_flags(values: list[float], statuses: list[str], direction: str) -> list[bool]:
+    """Flag the trials (in trial order) whose value strictly improved on all earlier ones.
+
+    Only ``complete`` trials can be incumbents: a pruned trial did not finish training and a
+    failed one has no value.
+    """
+    sign = 1.0 if direction == "minimize" else -1.0
+    best = float("inf")
+    flags = []
+    for value, status in zip(values, statuses, strict=True):
+        improved = status == "complete" and sign * value < best
+        if improved:
+            best = sign * value
+        flags.append(improved)
+    return flags

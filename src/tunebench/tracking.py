@@ -1,0 +1,207 @@
+"""MLflow logging: one parent run per study, one nested child run per trial, batched.
+
+The store is created once, before any tuning job starts (:func:`init_experiment`): a fresh
+SQLite store opened by several processes at once is corrupted for good. Jobs then receive the
+tracking URI and experiment id and only ever add runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MlflowTracker", "TrackingTarget", "default_tracking_uri", "init_experiment"]
+
+_MAX_METRICS_PER_BATCH = 1000
+_MAX_PARAMS_PER_BATCH = 100
+_MAX_PARAM_CHARS = 6000
+
+
+@dataclass(frozen=True)
+class TrackingTarget:
+    """Where a study logs: a tracking URI and an existing experiment id."""
+
+    tracking_uri: str
+    experiment_id: str
+    experiment_name: str
+
+    def write(self, path: Path) -> None:
+        """Save as JSON (the handoff file from the init rule to the tuning jobs)."""
+        _atomic_write_text(Path(path), json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def read(cls, path: Path) -> TrackingTarget:
+        """Load what :meth:`write` saved."""
+        return cls(**json.loads(Path(path).read_text()))
+
+
+def default_tracking_uri(results_dir: Path, configured: str | None = None) -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the configured URI, else SQLite under results."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    if configured:
+        return configured
+    db = (Path(results_dir) / "mlflow" / "mlflow.db").resolve()
+    return f"sqlite:///{db}"
+
+
+def init_experiment(
+    name: str, tracking_uri: str, artifact_root: Path | None = None
+) -> TrackingTarget:
+    """Create the store (if new) and the experiment ``name`` (if absent); return the target."""
+    from mlflow import MlflowClient
+
+    if tracking_uri.startswith("sqlite:///"):
+        Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        experiment_id = experiment.experiment_id
+    else:
+        location = Path(artifact_root).resolve().as_uri() if artifact_root else None
+        experiment_id = client.create_experiment(name, artifact_location=location)
+    return TrackingTarget(tracking_uri, experiment_id, name)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _param_text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text[:_MAX_PARAM_CHARS]
+
+
+class MlflowTracker:
+    """Logs one study to MLflow through the client API, one batch per trial."""
+
+    def __init__(self, target: TrackingTarget) -> None:
+        from mlflow import MlflowClient
+
+        self.target = target
+        self._client = MlflowClient(tracking_uri=target.tracking_uri)
+        self.parent_run_id: str | None = None
+
+    def start_study(
+        self,
+        run_name: str,
+        tags: Mapping[str, str],
+        params: Mapping[str, Any],
+        resume_run_id: str | None = None,
+    ) -> str:
+        """Open the study's parent run (or reopen ``resume_run_id``) and return its id."""
+        if resume_run_id is not None:
+            self._client.update_run(resume_run_id, status="RUNNING")
+            self.parent_run_id = resume_run_id
+            return resume_run_id
+        run = self._client.create_run(
+            self.target.experiment_id, tags=dict(tags), run_name=run_name
+        )
+        self.parent_run_id = run.info.run_id
+        self._log_batch(self.parent_run_id, metrics=[], params=params, tags={})
+        return self.parent_run_id
+
+    def logged_trials(self) -> set[int]:
+        """Trial numbers that already have a child run under the parent (used on resume)."""
+        found: set[int] = set()
+        token = None
+        while True:
+            page = self._client.search_runs(
+                [self.target.experiment_id],
+                filter_string=f"tags.`mlflow.parentRunId` = '{self.parent_run_id}'",
+                max_results=1000,
+                page_token=token,
+            )
+            found.update(int(r.data.tags["trial"]) for r in page if "trial" in r.data.tags)
+            token = page.token
+            if not token:
+                return found
+
+    def log_trial(self, row: Mapping[str, Any], curve: Sequence[Mapping[str, float]]) -> str:
+        """Create the trial's child run with params, metrics, per-epoch curve and status."""
+        from mlflow.entities import Metric
+
+        assert self.parent_run_id is not None, "start_study() first"
+        t_start_ms, t_end_ms = int(row["t_start"] * 1000), int(row["t_end"] * 1000)
+        tags = {
+            "mlflow.parentRunId": self.parent_run_id,
+            "trial": str(row["trial"]),
+            "status": row["status"],
+            **{k: str(row[k]) for k in ("task", "optimizer", "framework", "budget", "seed")},
+        }
+        if row["error"]:
+            tags["error"] = row["error"]
+        run = self._client.create_run(
+            self.target.experiment_id,
+            start_time=t_start_ms,
+            tags=tags,
+            run_name=f"trial-{row['trial']:04d}",
+        )
+        metrics = [
+            Metric(key, float(row[key]), t_end_ms, 0)
+            for key in ("objective_s", "optimizer_s", "epochs", "cum_seconds")
+        ]
+        if row["status"] != "failed":
+            metrics.append(Metric("value", float(row["value"]), t_end_ms, 0))
+        for point in curve:
+            step = int(point["epoch"])
+            for key, val in point.items():
+                if key != "epoch":
+                    name = row["metric"] if key == "value" else key
+                    metrics.append(Metric(name, float(val), t_start_ms, step))
+        self._log_batch(run.info.run_id, metrics=metrics, params=json.loads(row["params"]))
+        status = {"complete": "FINISHED", "pruned": "KILLED", "failed": "FAILED"}[row["status"]]
+        self._client.set_terminated(run.info.run_id, status=status, end_time=t_end_ms)
+        return run.info.run_id
+
+    def finish_study(
+        self,
+        metrics: Mapping[str, float],
+        artifacts: Sequence[Path] = (),
+        status: str = "FINISHED",
+    ) -> None:
+        """Log the study's summary metrics and artifacts and close the parent run."""
+        from mlflow.entities import Metric
+
+        assert self.parent_run_id is not None, "start_study() first"
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+        self._log_batch(self.parent_run_id, metrics=batch)
+        for path in artifacts:
+            self._client.log_artifact(self.parent_run_id, str(path))
+        self._client.set_terminated(self.parent_run_id, status=status)
+
+    def _log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Any],
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        from mlflow.entities import Param, RunTag
+
+        param_list = [Param(k, _param_text(v)) for k, v in (params or {}).items()]
+        tag_list = [RunTag(k, v) for k, v in (tags or {}).items()]
+        metric_chunks = list(_chunks(list(metrics), _MAX_METRICS_PER_BATCH)) or [[]]
+        param_chunks = list(_chunks(param_list, _MAX_PARAMS_PER_BATCH)) or [[]]
+        for i in range(max(len(metric_chunks), len(param_chunks))):
+            self._client.log_batch(
+                run_id,
+                metrics=metric_chunks[i] if i < len(metric_chunks) else [],
+                params=param_chunks[i] if i < len(param_chunks) else [],
+                tags=tag_list if i == 0 else [],
+            )

@@ -1,0 +1,128 @@
+"""One trial: evaluate a task at sampled parameters, time it, and capture failures.
+
+Every adapter evaluates through :func:`evaluate_trial`, so that timing, NaN handling, error
+capture and the per-epoch curve are identical whichever framework proposed the parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from tunebench.tasks.base import Task
+
+__all__ = ["Reporter", "Status", "TrialResult", "evaluate_trial", "trial_seed"]
+
+Status = Literal["complete", "pruned", "failed"]
+
+
+def trial_seed(study_seed: int, trial: int) -> int:
+    """A per-trial seed derived from the study seed and the trial number (31-bit)."""
+    return int(np.random.SeedSequence([study_seed, trial]).generate_state(1)[0] >> 1)
+
+
+class Reporter:
+    """Collects a trial's per-epoch values and relays the framework's stop decision.
+
+    Args:
+        should_stop: Called as ``should_stop(epoch, value)`` after each report; return ``True``
+            to stop the trial (the framework's pruner or scheduler). ``None`` never stops.
+        max_epochs: Epoch cap for this trial (the remaining epoch budget); reaching it stops.
+    """
+
+    def __init__(
+        self,
+        should_stop: Callable[[int, float], bool] | None = None,
+        *,
+        max_epochs: int | None = None,
+    ) -> None:
+        self._should_stop = should_stop
+        self._max_epochs = max_epochs
+        self.curve: list[dict[str, float]] = []
+        self.stopped = False
+
+    @property
+    def epochs(self) -> int:
+        """Epochs reported so far."""
+        return len(self.curve)
+
+    def report(self, epoch: int, value: float, **metrics: float) -> bool:
+        """Record ``value`` (and extra ``metrics``) for ``epoch``; return ``True`` to stop."""
+        self.curve.append({"epoch": int(epoch), "value": float(value), **metrics})
+        if self._max_epochs is not None and self.epochs >= self._max_epochs:
+            return True
+        if self._should_stop is not None and math.isfinite(value):
+            self.stopped = bool(self._should_stop(int(epoch), float(value)))
+        return self.stopped
+
+
+@dataclass
+class TrialResult:
+    """What one trial produced; the recorder turns it into a trial-table row."""
+
+    trial: int
+    params: dict[str, Any]
+    status: Status
+    value: float
+    epochs: int
+    t_start: float
+    t_end: float
+    objective_s: float
+    optimizer_s: float = 0.0
+    error: str = ""
+    curve: list[dict[str, float]] = field(default_factory=list)
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars to plain Python values, so params serialise and type-check alike."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def evaluate_trial(
+    task: Task,
+    trial: int,
+    params: Mapping[str, Any],
+    *,
+    study_seed: int,
+    reporter: Reporter | None = None,
+) -> TrialResult:
+    """Evaluate ``task`` at ``params``; exceptions and non-finite values become ``failed``.
+
+    A trial whose reporter asked it to stop is ``pruned`` with its last reported value.
+    """
+    reporter = reporter or Reporter()
+    plain = {k: _plain(v) for k, v in params.items()}
+    t_start = time.time()
+    t0 = time.perf_counter()
+    error = ""
+    try:
+        value = float(task.evaluate(plain, trial_seed(study_seed, trial), reporter))
+    except Exception as exc:  # a trial's failure must not end the study
+        value, error = math.nan, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+    objective_s = time.perf_counter() - t0
+    if not error and not math.isfinite(value):
+        error = f"objective returned {value}"
+    if error:
+        status: Status = "failed"
+        value = math.nan
+    elif reporter.stopped:
+        status = "pruned"
+    else:
+        status = "complete"
+    return TrialResult(
+        trial=trial,
+        params=plain,
+        status=status,
+        value=value,
+        epochs=reporter.epochs,
+        t_start=t_start,
+        t_end=t_start + objective_s,
+        objective_s=objective_s,
+        error=error,
+        curve=reporter.curve,
+    )

@@ -1,0 +1,67 @@
+import re
+
+from snakemake.utils import validate
+
+from tunebench.config import ConfigError, validate_config
+from tunebench.matrix import expand_matrix
+
+try:
+    validate_config(config)
+except ConfigError as error:
+    raise SystemExit(f"tunebench: invalid config: {error}")
+validate(config, schema="../schemas/config.schema.yaml")
+
+CELLS = {(c.task, c.optimizer, c.budget, str(c.seed)): c for c in expand_matrix(config)}
+STUDY = "results/studies/{task}/{optimizer}/{budget}/seed{seed}"
+PRIMARY_BUDGET = config["analysis"]["primary_budget"] or next(iter(config["budgets"]))
+STATS = ["scores", "ranks", "mean_ranks", "friedman", "pairwise", "anytime"]
+FIGURES = ["anytime", "test_scores", "ranks"]
+
+
+def _alternatives(names):
+    return "|".join(re.escape(name) for name in names)
+
+
+wildcard_constraints:
+    task=_alternatives(config["tasks"]),
+    optimizer=_alternatives(config["optimizers"]),
+    budget=_alternatives(config["budgets"]),
+    seed=r"\d+",
+
+
+def cell_json(wildcards):
+    """The study's cell (task, optimizer, budget specs and seed) as JSON for run-study."""
+    key = (wildcards.task, wildcards.optimizer, wildcards.budget, wildcards.seed)
+    return CELLS[key].to_json()
+
+
+def framework_env(wildcards):
+    """The conda env of the study's framework."""
+    framework = config["optimizers"][wildcards.optimizer]["framework"]
+    return f"../../envs/{framework}.yaml"
+
+
+def uses_gpu(wildcards):
+    """1 for torch tasks (they use a GPU where the executor grants one), else 0."""
+    return int(config["tasks"][wildcards.task]["kind"] == "torch")
+
+
+def study_dirs():
+    """Every study directory of the matrix."""
+    return [STUDY.format(task=t, optimizer=o, budget=b, seed=s) for t, o, b, s in CELLS]
+
+
+def study_files(name):
+    """``name`` in every study directory of the matrix."""
+    return [f"{study}/{name}" for study in study_dirs()]
+
+
+def all_outputs():
+    """Targets of ``rule all``."""
+    return [
+        "results/trials.parquet",
+        "results/curves.parquet",
+        *[f"results/stats/{name}.csv" for name in STATS],
+        "results/stats/family.json",
+        *[f"results/figures/{name}.png" for name in FIGURES],
+    ]
