@@ -38,7 +38,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file (not yet validated)."""
     try:
-        data = yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)  # noqa: S506
+        data = yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

@@ -8,6 +8,7 @@ Hyperopt has no pruning: trials always train to their full fidelity. ``fmin`` is
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from typing import Any
@@ -59,7 +60,7 @@ def from_hyperopt(space: SearchSpace, sample: dict[str, Any]) -> dict[str, Any]:
     for p in space:
         value = sample[p.name]
         if isinstance(p, IntParam):
-            value = min(max(int(round(value)), p.low), p.high)
+            value = min(max(round(value), p.low), p.high)
         elif isinstance(p, FloatParam):
             value = float(value)
         out[p.name] = value
@@ -113,17 +114,19 @@ class HyperoptOptimizer(Optimizer):
         done = _count_saved(trials_file)
         remaining = recorder.ledger.remaining(recorder.budget)
         cap = int(remaining) if recorder.budget.currency == "trials" else 10**9
-        hyperopt.fmin(
-            objective,
-            to_hyperopt_space(task.space),
-            algo=suggest,
-            max_evals=done + cap,
-            rstate=np.random.default_rng(seed),
-            early_stop_fn=budget_spent,
-            trials_save_file=str(trials_file),
-            show_progressbar=False,
-            return_argmin=False,
-        )
+        # fmin looks for a best trial after its loop: all-failed studies are recorded, not errors
+        with contextlib.suppress(hyperopt.exceptions.AllTrialsFailed):
+            hyperopt.fmin(
+                objective,
+                to_hyperopt_space(task.space),
+                algo=suggest,
+                max_evals=done + cap,
+                rstate=np.random.default_rng(seed),
+                early_stop_fn=budget_spent,
+                trials_save_file=str(trials_file),
+                show_progressbar=False,
+                return_argmin=False,
+            )
 
 
 def _count_saved(path: Any) -> int:

@@ -121,7 +121,7 @@ class OptunaOptimizer(Optimizer):
             storage = JournalStorage(JournalFileBackend(str(path)))
         study = optuna.create_study(
             storage=storage,
-            study_name=recorder.key.label,
+            study_name="tunebench",  # one study per journal file (per study directory)
             direction=task.direction,
             sampler=self._make_sampler(seed),
             pruner=self._make_pruner(),

@@ -1,0 +1,103 @@
+"""Shared fixtures: a small real task over a mixed search space, and study helpers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tunebench.budget import Budget
+from tunebench.frameworks import build_optimizer
+from tunebench.recorder import Recorder, StudyKey
+from tunebench.space import SearchSpace
+from tunebench.tasks.base import ReporterLike, Task
+
+MIXED_SPACE = {
+    "x": {"type": "float", "low": -2.0, "high": 3.0},
+    "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
+    "n": {"type": "int", "low": 1, "high": 6},
+    "width": {"type": "int", "low": 4, "high": 256, "log": True},
+    "act": {"type": "categorical", "choices": ["relu", "tanh", "gelu"]},
+}
+
+# One entry per adapter configuration: the contract tests run over all of them.
+ADAPTERS: dict[str, dict[str, Any]] = {
+    "optuna-tpe": {"framework": "optuna", "sampler": "tpe"},
+    "optuna-random": {"framework": "optuna", "sampler": "random"},
+    "optuna-cmaes": {"framework": "optuna", "sampler": "cmaes"},
+    "optuna-gp": {"framework": "optuna", "sampler": "gp"},
+    "optuna-qmc": {"framework": "optuna", "sampler": "qmc"},
+    "hyperopt-tpe": {"framework": "hyperopt", "algo": "tpe"},
+    "hyperopt-random": {"framework": "hyperopt", "algo": "random"},
+    "hyperopt-anneal": {"framework": "hyperopt", "algo": "anneal"},
+}
+
+
+class QuadraticTask(Task):
+    """A real objective on the mixed space: a shifted quadratic, minimised at x=0.5, n=3.
+
+    ``fail_every`` makes every k-th call raise and the one after it return NaN, to exercise
+    failure handling; ``max_epochs`` gives it a fidelity (the value improves with epochs).
+    """
+
+    name = "quadratic"
+    metric = "loss"
+    direction = "minimize"
+
+    def __init__(self, *, fail_every: int = 0, max_epochs: int | None = None) -> None:
+        self.space = SearchSpace.from_config(MIXED_SPACE)
+        self.fail_every = fail_every
+        self.max_fidelity = max_epochs
+        self.known_optimum = 0.0
+        self.calls: list[dict[str, Any]] = []
+
+    def _loss(self, p: Mapping[str, Any]) -> float:
+        act = {"relu": 0.0, "tanh": 0.1, "gelu": 0.2}[p["act"]]
+        return (p["x"] - 0.5) ** 2 + (p["n"] - 3) ** 2 / 10 + math.log10(p["lr"]) ** 2 / 100 + act
+
+    def evaluate(self, params: Mapping[str, Any], seed: int, reporter: ReporterLike) -> float:
+        self.calls.append(dict(params))
+        k = len(self.calls)
+        if self.fail_every and k % self.fail_every == 0:
+            raise RuntimeError(f"planted failure at call {k}")
+        if self.fail_every and k % self.fail_every == 1 and k > 1:
+            return float("nan")
+        loss = self._loss(params)
+        if self.max_fidelity:
+            for epoch in range(1, self.max_fidelity + 1):
+                value = loss + 1.0 / epoch
+                if reporter.report(epoch, value):
+                    return value
+            return loss + 1.0 / self.max_fidelity
+        return loss
+
+    def test_score(self, params: Mapping[str, Any], seed: int) -> float:
+        return self._loss(params)
+
+
+def run_quadratic(
+    optimizer: str,
+    study_dir: Path,
+    *,
+    trials: int = 12,
+    seed: int = 0,
+    task: QuadraticTask | None = None,
+    spec: Mapping[str, Any] | None = None,
+) -> tuple[Recorder, QuadraticTask]:
+    """Run one study of ``optimizer`` (a key of ADAPTERS) on the quadratic task."""
+    task = task or QuadraticTask()
+    spec = dict(spec or ADAPTERS[optimizer])
+    adapter = build_optimizer(optimizer, spec)
+    key = StudyKey("test", task.name, optimizer, adapter.framework, adapter.algorithm, "b", seed)
+    recorder = Recorder(study_dir, key, task, Budget("b", "trials", trials), progress=None)
+    adapter.run(task, seed, recorder)
+    recorder.finalize()
+    return recorder, task
+
+
+@pytest.fixture
+def quadratic() -> QuadraticTask:
+    return QuadraticTask()

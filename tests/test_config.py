@@ -1,0 +1,152 @@
+"""Config validation: good configs pass with defaults; each kind of mistake is one clear line."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tunebench.config import ConfigError, load_config, load_schema, validate_config
+from tunebench.matrix import StudyCell, expand_matrix
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = load_config(ROOT / "config" / "smoke.yaml")
+
+
+def _mutated(path: str, value: object) -> dict:
+    config = copy.deepcopy(SMOKE)
+    *parents, last = path.split(".")
+    node = config
+    for part in parents:
+        node = node[part]
+    if value is _DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return config
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "smoke.yaml"])
+def test_shipped_configs_are_valid(name):
+    config = validate_config(load_config(ROOT / "config" / name))
+    assert config["analysis"]["correction"] == "holm"  # a default was filled in
+    assert len(expand_matrix(config)) >= 12
+
+
+def test_defaults_are_filled_and_input_not_modified():
+    raw = copy.deepcopy(SMOKE)
+    config = validate_config(raw)
+    assert raw == SMOKE
+    assert config["optimizers"]["random"]["pruner"] == "none"
+    assert config["optimizers"]["hyperopt-tpe"]["algo"] == "tpe"
+    assert config["mlflow"] == {"tracking_uri": None}
+    assert config["threads"] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("budgets", {"t6": {"trails": 6}}, "budgets.t6: Additional properties"),
+        ("seeds", "five", "seeds: 'five' is not valid"),
+        ("seeds", 0, "seeds: 0 is less than the minimum of 1"),
+        ("optimizers.random.framework", "nevergrad", "optimizers.random.framework: 'nevergrad'"),
+        ("optimizers.random.sampler", "bayes", "optimizers.random.sampler: 'bayes' is not one of"),
+        ("tasks.branin.function", "ackley", "tasks.branin.function: 'ackley' is not one of"),
+        ("tasks.branin.space", {}, "tasks.branin.space: {} should be non-empty"),
+        (
+            "tasks.branin.space",
+            {"x0": {"type": "float", "low": 5.0, "high": 1.0}},
+            "tasks.branin.space.x0: low=5.0 must be < high=1.0",
+        ),
+        (
+            "tasks.branin.space",
+            {"x0": {"type": "float", "low": 0.0, "high": 1.0, "log": True}},
+            "tasks.branin.space.x0.low: log scale needs low > 0",
+        ),
+        (
+            "tasks.branin.space",
+            {"x0": {"type": "int", "low": 1.5, "high": 3}},
+            "tasks.branin.space.x0.low: 1.5 is not of type 'integer'",
+        ),
+        ("budgets.t6", {"trials": 5, "seconds": 10}, "budgets.t6: {'trials': 5, 'seconds': 10}"),
+        ("budgets.t6", {"trials": 0}, "budgets.t6.trials: 0 is less than the minimum of 1"),
+        ("tasks", _DELETE, "<config>: 'tasks' is a required property"),
+        ("analysis.primary_budget", "t99", "analysis.primary_budget: 't99' is not a budget"),
+        ("colour", "red", "<config>: Additional properties are not allowed ('colour'"),
+    ],
+)
+def test_mistakes_are_one_line_errors_naming_the_key(path, value, expected):
+    with pytest.raises(ConfigError) as error:
+        validate_config(_mutated(path, value))
+    message = str(error.value)
+    assert message.startswith(expected), message
+    assert "\n" not in message
+
+
+def test_duplicate_keys_and_non_mappings_are_rejected(tmp_path):
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("tasks: {}\nseeds: 2\nseeds: 3\n")
+    with pytest.raises(ConfigError, match="seeds: duplicate key"):
+        load_config(dup)
+    lst = tmp_path / "list.yaml"
+    lst.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(lst)
+
+
+def test_yaml_is_data_not_code(tmp_path):
+    evil = tmp_path / "evil.yaml"
+    evil.write_text("name: !!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(evil)
+
+
+def test_schema_enums_match_the_registries():
+    from tunebench.frameworks import FRAMEWORKS
+    from tunebench.frameworks.hyperopt_adapter import ALGORITHMS
+    from tunebench.frameworks.optuna_adapter import PRUNERS, SAMPLERS
+    from tunebench.tasks import SKLEARN_MODELS, SYNTHETIC_FUNCTIONS, TORCH_MODELS
+
+    defs = load_schema()["$defs"]
+    then = {
+        branch["if"]["properties"]["framework"]["const"]: branch["then"]["properties"]
+        for branch in defs["optimizer"]["allOf"]
+    }
+    assert set(then) == set(FRAMEWORKS)
+    assert tuple(then["optuna"]["sampler"]["enum"]) == SAMPLERS
+    assert tuple(then["optuna"]["pruner"]["enum"]) == PRUNERS
+    assert tuple(then["hyperopt"]["algo"]["enum"]) == ALGORITHMS
+    kinds = {
+        branch["if"]["properties"]["kind"]["const"]: branch["then"]["properties"]
+        for branch in defs["task"]["allOf"]
+    }
+    assert set(kinds["synthetic"]["function"]["enum"]) == set(SYNTHETIC_FUNCTIONS)
+    assert set(kinds["sklearn"]["model"]["enum"]) == set(SKLEARN_MODELS)
+    assert set(kinds["torch"]["model"]["enum"]) == set(TORCH_MODELS)
+
+
+def test_cells_round_trip_through_json():
+    for cell in expand_matrix(validate_config(SMOKE)):
+        assert StudyCell.from_json(cell.to_json()) == cell
+
+
+def test_cli_validate_prints_one_line_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(_mutated("optimizers.random.sampler", "bayes")))
+    done = subprocess.run(
+        [sys.executable, "-m", "tunebench.cli", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "tunebench validate: error: optimizers.random.sampler: 'bayes' is not one of "
+        "['tpe', 'random', 'cmaes', 'gp', 'qmc']"
+    ]

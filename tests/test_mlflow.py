@@ -1,0 +1,143 @@
+"""MLflow records on a real SQLite store: parents, nested children, concurrency, resume."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+from conftest import QuadraticTask
+from mlflow import MlflowClient
+
+from tunebench.budget import Budget
+from tunebench.frameworks import build_optimizer
+from tunebench.matrix import StudyCell
+from tunebench.recorder import Recorder, StudyKey
+from tunebench.study import run_study
+from tunebench.tracking import MlflowTracker, default_tracking_uri, init_experiment
+
+
+@pytest.fixture
+def target(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    return init_experiment("test", uri, tmp_path / "mlflow" / "artifacts")
+
+
+def _cell(optimizer: str, seed: int, trials: int) -> StudyCell:
+    spec = {
+        "framework": optimizer.split("-")[0],
+        **({"sampler": "tpe"} if optimizer.startswith("optuna") else {"algo": "tpe"}),
+    }
+    return StudyCell(
+        experiment="test",
+        task="branin",
+        task_spec={"kind": "synthetic", "function": "branin"},
+        optimizer=optimizer,
+        optimizer_spec=spec,
+        budget=f"t{trials}",
+        budget_spec={"trials": trials},
+        seed=seed,
+    )
+
+
+def _runs(target, filter_string: str = ""):
+    client = MlflowClient(target.tracking_uri)
+    return client.search_runs([target.experiment_id], filter_string, max_results=10000)
+
+
+def test_tracking_uri_precedence(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert default_tracking_uri(tmp_path) == f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    assert default_tracking_uri(tmp_path, "http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////elsewhere.db")
+    assert default_tracking_uri(tmp_path, "http://127.0.0.1:5000") == "sqlite:////elsewhere.db"
+
+
+def test_init_experiment_is_idempotent(target, tmp_path):
+    again = init_experiment("test", target.tracking_uri, tmp_path / "mlflow" / "artifacts")
+    assert again.experiment_id == target.experiment_id
+
+
+def test_trial_runs_carry_params_curves_and_status(target, tmp_path):
+    task = QuadraticTask(fail_every=3, max_epochs=4)
+    adapter = build_optimizer("o", {"framework": "optuna", "sampler": "random"})
+    key = StudyKey("test", "quadratic", "o", "optuna", "random", "b", 0)
+    tracker = MlflowTracker(target)
+    tracker.start_study(key.label, tags={"task": "quadratic"}, params={"seed": 0})
+    recorder = Recorder(
+        tmp_path / "s", key, task, Budget("b", "trials", 6), tracker=tracker, progress=None
+    )
+    adapter.run(task, 0, recorder)
+    children = _runs(target, f"tags.`mlflow.parentRunId` = '{tracker.parent_run_id}'")
+    assert len(children) == 6
+    by_trial = {int(r.data.tags["trial"]): r for r in children}
+    client = MlflowClient(target.tracking_uri)
+    assert by_trial[0].info.status == "FINISHED"
+    assert by_trial[2].info.status == "FAILED"
+    assert by_trial[2].data.tags["error"].startswith("RuntimeError: planted failure")
+    assert set(by_trial[0].data.params) == {"x", "lr", "n", "width", "act"}
+    history = client.get_metric_history(by_trial[0].info.run_id, "loss")
+    assert [m.step for m in sorted(history, key=lambda m: m.step)] == [1, 2, 3, 4]
+    assert by_trial[0].data.metrics["value"] == pytest.approx(recorder.rows[0]["value"])
+
+
+def test_concurrent_studies_lose_nothing(target, tmp_path):
+    handoff = tmp_path / "experiment.json"
+    target.write(handoff)
+    cells = [_cell(opt, seed, 8) for opt in ("optuna-tpe", "hyperopt-tpe") for seed in (0, 1)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tunebench.cli",
+                "run-study",
+                "--cell",
+                cell.to_json(),
+                "--out",
+                str(tmp_path / f"study{i}"),
+                "--mlflow",
+                str(handoff),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i, cell in enumerate(cells)
+    ]
+    for proc in procs:
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out
+    parents = _runs(target, "tags.`tunebench.role` = 'study'")
+    assert len(parents) == 4
+    children = _runs(target, "tags.trial != ''")
+    assert len(children) == 4 * 8
+    per_parent = Counter(r.data.tags["mlflow.parentRunId"] for r in children)
+    assert set(per_parent) == {p.info.run_id for p in parents}
+    assert set(per_parent.values()) == {8}
+    for parent in parents:
+        assert parent.info.status == "FINISHED"
+        assert parent.data.metrics["n_trials"] == 8
+        trials = {
+            int(r.data.tags["trial"])
+            for r in children
+            if r.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        }
+        assert trials == set(range(8))
+
+
+def test_resumed_study_reuses_its_parent_and_adds_only_new_trials(target, tmp_path):
+    out = tmp_path / "study"
+    first = run_study(_cell("optuna-tpe", 0, 3), out, tracking=target, progress=None)
+    second = run_study(replace(_cell("optuna-tpe", 0, 5)), out, tracking=target, progress=None)
+    assert second["mlflow"]["parent_run_id"] == first["mlflow"]["parent_run_id"]
+    assert second["resumed_from_trial"] == 3
+    assert len(_runs(target, "tags.`tunebench.role` = 'study'")) == 1
+    children = _runs(target, "tags.trial != ''")
+    assert sorted(int(r.data.tags["trial"]) for r in children) == [0, 1, 2, 3, 4]
+    assert len(pd.read_parquet(out / "trials.parquet")) == 5
+    meta = first | second
+    assert meta["versions"]["optuna"] and meta["git"].keys() == {"commit", "dirty"}
