@@ -23,7 +23,7 @@ from tunebench.frameworks import build_optimizer
 from tunebench.matrix import StudyCell
 from tunebench.provenance import provenance
 from tunebench.recorder import Recorder, StudyKey
-from tunebench.tasks import build_task
+from tunebench.tasks import SPEC_KEYS, build_task
 from tunebench.tracking import MlflowTracker, TrackingTarget
 
 __all__ = ["run_study"]
@@ -72,7 +72,10 @@ def run_study(
     started = time.time()
     if cell.threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(cell.threads))
-    task = build_task(cell.task, cell.task_spec)
+    spec = dict(cell.task_spec)
+    if "threads" in SPEC_KEYS[spec["kind"]]:
+        spec.setdefault("threads", cell.threads)
+    task = build_task(cell.task, spec)
     optimizer = build_optimizer(cell.optimizer, cell.optimizer_spec)
     budget = Budget.from_config(cell.budget, cell.budget_spec)
     key = StudyKey(
