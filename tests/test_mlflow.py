@@ -141,3 +141,15 @@ def test_resumed_study_reuses_its_parent_and_adds_only_new_trials(target, tmp_pa
     assert len(pd.read_parquet(out / "trials.parquet")) == 5
     meta = first | second
     assert meta["versions"]["optuna"] and meta["git"].keys() == {"commit", "dirty"}
+
+
+def test_changed_study_config_starts_afresh(tmp_path):
+    out = tmp_path / "study"
+    run_study(_cell("optuna-tpe", 0, 3), out, progress=None)
+    noisy = replace(
+        _cell("optuna-tpe", 0, 3),
+        task_spec={"kind": "synthetic", "function": "branin", "noise_std": 1.0},
+    )
+    summary = run_study(noisy, out, progress=None)
+    assert summary["resumed_from_trial"] == 0
+    assert len(pd.read_parquet(out / "trials.parquet")) == 3

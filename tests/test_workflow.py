@@ -22,7 +22,7 @@ ENV.pop("MLFLOW_TRACKING_URI", None)
 
 def _checkout(dest: Path) -> Path:
     """A copy of the workflow files, as a user's clone would have them."""
-    for name in ("Snakefile", "workflow", "config", "profiles"):
+    for name in ("Snakefile", "workflow", "config", "profiles", "envs"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dest / name)
