@@ -173,3 +173,20 @@ def test_all_failed_study_completes(tmp_path):
         recorder, _ = run_quadratic(optimizer, tmp_path / optimizer, trials=4, task=AlwaysFails())
         assert [r["status"] for r in recorder.rows] == ["failed"] * 4
         assert all(math.isnan(r["test_value"]) for r in recorder.rows)
+
+
+@pytest.mark.parametrize("optimizer", ["optuna-tpe", "hyperopt-tpe"])
+def test_epoch_budget_cuts_the_last_trial(optimizer, tmp_path):
+    from tunebench.budget import Budget
+    from tunebench.recorder import Recorder, StudyKey
+
+    task = QuadraticTask(max_epochs=4)
+    adapter = build_optimizer(optimizer, ADAPTERS[optimizer])
+    key = StudyKey("test", "quadratic", optimizer, adapter.framework, adapter.algorithm, "e", 0)
+    recorder = Recorder(tmp_path, key, task, Budget("e", "epochs", 10), progress=None)
+    adapter.run(task, 0, recorder)
+    trials = recorder.finalize()
+    assert trials["epochs"].tolist() == [4, 4, 2]
+    assert trials["cum_epochs"].tolist() == [4, 8, 10]
+    assert trials["status"].tolist() == ["complete", "complete", "pruned"]
+    assert trials["error"].iloc[-1] == "cut after 2 epochs: the epoch budget is spent"

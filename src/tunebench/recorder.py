@@ -13,7 +13,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,7 +24,7 @@ from tunebench.budget import Budget, Ledger
 from tunebench.tables import CURVE_KEYS, STUDY_KEYS, TRIAL_COLUMNS, incumbent_flags
 from tunebench.tasks.base import Task
 from tunebench.tracking import MlflowTracker
-from tunebench.trial import TrialResult, trial_seed
+from tunebench.trial import Reporter, TrialResult, trial_seed
 
 __all__ = ["Recorder", "StudyKey", "write_parquet"]
 
@@ -102,6 +102,14 @@ class Recorder:
     def exhausted(self) -> bool:
         """Whether the budget is spent."""
         return self.ledger.exhausted(self.budget)
+
+    def reporter(self, should_stop: Callable[[int, float], bool] | None = None) -> Reporter:
+        """A reporter for the next trial, capped at what is left of an epoch budget."""
+        cap = None
+        if self.budget.currency == "epochs":
+            left = int(self.ledger.remaining(self.budget))
+            cap = left if left < (self.task.max_fidelity or 0) else None
+        return Reporter(should_stop, max_epochs=cap)
 
     def _load_journal(self) -> None:
         if not self._journal_path.exists():

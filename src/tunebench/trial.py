@@ -32,7 +32,8 @@ class Reporter:
     Args:
         should_stop: Called as ``should_stop(epoch, value)`` after each report; return ``True``
             to stop the trial (the framework's pruner or scheduler). ``None`` never stops.
-        max_epochs: Epoch cap for this trial (the remaining epoch budget); reaching it stops.
+        max_epochs: Epoch cap for this trial (what is left of an epoch budget); a trial that
+            reaches it before finishing is cut, and recorded as pruned with the reason.
     """
 
     def __init__(
@@ -45,6 +46,7 @@ class Reporter:
         self._max_epochs = max_epochs
         self.curve: list[dict[str, float]] = []
         self.stopped = False
+        self.cut = False
 
     @property
     def epochs(self) -> int:
@@ -54,10 +56,10 @@ class Reporter:
     def report(self, epoch: int, value: float, **metrics: float) -> bool:
         """Record ``value`` (and extra ``metrics``) for ``epoch``; return ``True`` to stop."""
         self.curve.append({"epoch": int(epoch), "value": float(value), **metrics})
-        if self._max_epochs is not None and self.epochs >= self._max_epochs:
-            return True
         if self._should_stop is not None and math.isfinite(value):
             self.stopped = bool(self._should_stop(int(epoch), float(value)))
+        if not self.stopped and self._max_epochs is not None and self.epochs >= self._max_epochs:
+            self.cut = self.stopped = True
         return self.stopped
 
 
@@ -112,6 +114,8 @@ def evaluate_trial(
         value = math.nan
     elif reporter.stopped:
         status = "pruned"
+        if reporter.cut:
+            error = f"cut after {reporter.epochs} epochs: the epoch budget is spent"
     else:
         status = "complete"
     return TrialResult(

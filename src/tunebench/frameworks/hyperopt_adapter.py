@@ -99,7 +99,9 @@ class HyperoptOptimizer(Optimizer):
             nonlocal last_end
             optimizer_s = time.perf_counter() - last_end
             params = from_hyperopt(task.space, sample)
-            result = evaluate_trial(task, recorder.n_trials, params, study_seed=seed)
+            result = evaluate_trial(
+                task, recorder.n_trials, params, study_seed=seed, reporter=recorder.reporter()
+            )
             result.optimizer_s = optimizer_s
             recorder.record(result)
             last_end = time.perf_counter()

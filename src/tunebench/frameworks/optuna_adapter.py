@@ -21,7 +21,7 @@ from tunebench.frameworks.base import Optimizer, OptimizerConfigError
 from tunebench.recorder import Recorder
 from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.tasks.base import Task
-from tunebench.trial import Reporter, TrialResult, evaluate_trial
+from tunebench.trial import TrialResult, evaluate_trial
 
 __all__ = ["OptunaOptimizer", "to_distributions"]
 
@@ -134,7 +134,7 @@ class OptunaOptimizer(Optimizer):
             t0 = time.perf_counter()
             trial = study.ask(distributions)
             ask_s = time.perf_counter() - t0
-            reporter = Reporter(_pruning_callback(trial) if prune else None)
+            reporter = recorder.reporter(_pruning_callback(trial) if prune else None)
             result = evaluate_trial(
                 task, trial.number, trial.params, study_seed=seed, reporter=reporter
             )
