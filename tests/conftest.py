@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from tunebench.budget import Budget
@@ -39,31 +41,30 @@ ADAPTERS: dict[str, dict[str, Any]] = {
 class QuadraticTask(Task):
     """A real objective on the mixed space: a shifted quadratic, minimised at x=0.5, n=3.
 
-    ``fail_every`` makes every k-th call raise and the one after it return NaN, to exercise
-    failure handling; ``max_epochs`` gives it a fidelity (the value improves with epochs).
+    With ``failing=True`` it raises where ``x > 1.5`` and returns NaN where ``x < -1``, so that
+    failures depend on the parameters only (the same in any process a framework evaluates in).
+    ``max_epochs`` gives it a fidelity (the value improves with epochs). The task must stay
+    picklable: frameworks such as Ray Tune evaluate it in worker processes.
     """
 
     name = "quadratic"
     metric = "loss"
     direction = "minimize"
 
-    def __init__(self, *, fail_every: int = 0, max_epochs: int | None = None) -> None:
+    def __init__(self, *, failing: bool = False, max_epochs: int | None = None) -> None:
         self.space = SearchSpace.from_config(MIXED_SPACE)
-        self.fail_every = fail_every
+        self.failing = failing
         self.max_fidelity = max_epochs
         self.known_optimum = 0.0
-        self.calls: list[dict[str, Any]] = []
 
     def _loss(self, p: Mapping[str, Any]) -> float:
         act = {"relu": 0.0, "tanh": 0.1, "gelu": 0.2}[p["act"]]
         return (p["x"] - 0.5) ** 2 + (p["n"] - 3) ** 2 / 10 + math.log10(p["lr"]) ** 2 / 100 + act
 
     def evaluate(self, params: Mapping[str, Any], seed: int, reporter: ReporterLike) -> float:
-        self.calls.append(dict(params))
-        k = len(self.calls)
-        if self.fail_every and k % self.fail_every == 0:
-            raise RuntimeError(f"planted failure at call {k}")
-        if self.fail_every and k % self.fail_every == 1 and k > 1:
+        if self.failing and params["x"] > 1.5:
+            raise RuntimeError("planted failure: x > 1.5")
+        if self.failing and params["x"] < -1.0:
             return float("nan")
         loss = self._loss(params)
         if self.max_fidelity:
@@ -86,16 +87,27 @@ def run_quadratic(
     seed: int = 0,
     task: QuadraticTask | None = None,
     spec: Mapping[str, Any] | None = None,
-) -> tuple[Recorder, QuadraticTask]:
-    """Run one study of ``optimizer`` (a key of ADAPTERS) on the quadratic task."""
+    budget: Budget | None = None,
+) -> pd.DataFrame:
+    """Run one study of ``optimizer`` (a key of ADAPTERS) on the quadratic task.
+
+    Returns the trial table the study wrote (``trials.parquet``).
+    """
     task = task or QuadraticTask()
     spec = dict(spec or ADAPTERS[optimizer])
     adapter = build_optimizer(optimizer, spec)
-    key = StudyKey("test", task.name, optimizer, adapter.framework, adapter.algorithm, "b", seed)
-    recorder = Recorder(study_dir, key, task, Budget("b", "trials", trials), progress=None)
+    budget = budget or Budget("b", "trials", trials)
+    key = StudyKey(
+        "test", task.name, optimizer, adapter.framework, adapter.algorithm, budget.name, seed
+    )
+    recorder = Recorder(study_dir, key, task, budget, progress=None)
     adapter.run(task, seed, recorder)
-    recorder.finalize()
-    return recorder, task
+    return recorder.finalize()
+
+
+def params_of(trials: pd.DataFrame) -> list[dict[str, Any]]:
+    """The parameters of each trial, in trial order."""
+    return [json.loads(p) for p in trials.sort_values("trial")["params"]]
 
 
 @pytest.fixture
