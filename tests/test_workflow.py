@@ -93,6 +93,13 @@ def test_smoke_workflow_end_to_end(tmp_path):
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert len(parents) == n_studies
     assert len(children) == n_studies * n_trials
+    (analysis,) = [r for r in runs if r.data.tags.get("tunebench.role") == "analysis"]
+    logged = {
+        f.path
+        for folder in ("stats", "figures")
+        for f in client.list_artifacts(analysis.info.run_id, folder)
+    }
+    assert {"stats/pairwise.csv", "figures/anytime.png"} <= logged
 
     report = _snakemake(
         work, "--configfile", "config/smoke.yaml", "--report", "results/report.html"

@@ -144,6 +144,19 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_log_analysis(args: argparse.Namespace) -> int:
+    import json
+
+    from tunebench.tracking import TrackingTarget, log_analysis_run
+
+    target = TrackingTarget.read(Path(args.mlflow))
+    params = json.loads(args.params) if args.params else {}
+    run_id = log_analysis_run(target, [Path(f) for f in args.files], params)
+    Path(args.out).write_text(json.dumps({"run_id": run_id, **target.__dict__}, indent=2))
+    print(f"analysis run {run_id}: {len(args.files)} artifacts")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tunebench`` argument parser."""
     parser = argparse.ArgumentParser(prog="tunebench", description=__doc__)
@@ -194,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--random-state", type=int, default=0)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("log-analysis", help="log tables and figures to an MLflow analysis run")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--mlflow", required=True, help="JSON file written by init-mlflow")
+    p.add_argument("--params", help="JSON object of run parameters (e.g. the analysis config)")
+    p.add_argument("--out", required=True, help="JSON file recording the run id")
+    p.set_defaults(func=cmd_log_analysis)
 
     p = sub.add_parser("plot", help="figures from the comparison tables")
     p.add_argument("stats")

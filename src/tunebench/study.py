@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict
@@ -22,7 +23,7 @@ from tunebench.budget import Budget
 from tunebench.frameworks import build_optimizer
 from tunebench.matrix import StudyCell
 from tunebench.provenance import provenance
-from tunebench.recorder import JOURNAL, Recorder, StudyKey
+from tunebench.recorder import Recorder, StudyKey
 from tunebench.tasks import SPEC_KEYS, build_task
 from tunebench.tracking import MlflowTracker, TrackingTarget
 
@@ -30,23 +31,21 @@ __all__ = ["run_study"]
 
 MLFLOW_STATE = "mlflow_run.json"
 CELL_STATE = "cell.json"
-RESUME_STATE = (JOURNAL, MLFLOW_STATE, "optuna.journal", "hyperopt_trials.pkl")
 
 
 def _prepare_study_dir(cell: StudyCell, out_dir: Path, progress: TextIO | None) -> None:
     """Keep the resume state only if it was written for the same study.
 
-    A changed task, optimizer or seed makes earlier trials meaningless for this study, so their
-    state is removed; a changed budget limit keeps them (the study is extended or cut).
+    A changed task, optimizer or seed makes earlier trials meaningless for this study, so the
+    directory is emptied; a changed budget limit keeps them (the study is extended or cut).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
     saved = out_dir / CELL_STATE
     current = {**asdict(cell), "budget": None, "budget_spec": None}
     if saved.exists() and json.loads(saved.read_text()) != current:
-        for name in RESUME_STATE:
-            (out_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(out_dir)
         if progress is not None:
             print(f"{out_dir}: the study's config changed; starting afresh", file=progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
     saved.write_text(json.dumps(current, sort_keys=True))
 
 

@@ -15,7 +15,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MlflowTracker", "TrackingTarget", "default_tracking_uri", "init_experiment"]
+__all__ = [
+    "MlflowTracker",
+    "TrackingTarget",
+    "default_tracking_uri",
+    "init_experiment",
+    "log_analysis_run",
+]
 
 _MAX_METRICS_PER_BATCH = 1000
 _MAX_PARAMS_PER_BATCH = 100
@@ -67,6 +73,26 @@ def init_experiment(
         location = Path(artifact_root).resolve().as_uri() if artifact_root else None
         experiment_id = client.create_experiment(name, artifact_location=location)
     return TrackingTarget(tracking_uri, experiment_id, name)
+
+
+def log_analysis_run(
+    target: TrackingTarget, files: Sequence[Path], params: Mapping[str, Any]
+) -> str:
+    """Log the comparison tables and figures as artifacts of one ``analysis`` run."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Param
+
+    client = MlflowClient(tracking_uri=target.tracking_uri)
+    run = client.create_run(
+        target.experiment_id, tags={"tunebench.role": "analysis"}, run_name="analysis"
+    )
+    run_id = run.info.run_id
+    client.log_batch(run_id, params=[Param(k, _param_text(v)) for k, v in params.items()])
+    for path in files:
+        folder = "figures" if Path(path).suffix == ".png" else "stats"
+        client.log_artifact(run_id, str(path), artifact_path=folder)
+    client.set_terminated(run_id, status="FINISHED")
+    return run_id
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -66,3 +66,21 @@ rule plot_comparison:
         "../../envs/analysis.yaml"
     shell:
         "tunebench plot results/stats --out results/figures > {log} 2>&1"
+
+
+rule log_analysis:
+    input:
+        mlflow="results/mlflow/experiment.json",
+        stats=rules.compare_optimizers.output,
+        figures=rules.plot_comparison.output,
+    output:
+        "results/mlflow/analysis_run.json",
+    params:
+        analysis=json.dumps({**config["analysis"], "primary_budget": PRIMARY_BUDGET}),
+    log:
+        "results/logs/log_analysis.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "tunebench log-analysis {input.stats} {input.figures} --mlflow {input.mlflow}"
+        " --params {params.analysis:q} --out {output} > {log} 2>&1"

@@ -1,3 +1,4 @@
+import json
 import re
 
 from snakemake.utils import validate
@@ -64,4 +65,5 @@ def all_outputs():
         *[f"results/stats/{name}.csv" for name in STATS],
         "results/stats/family.json",
         *[f"results/figures/{name}.png" for name in FIGURES],
+        "results/mlflow/analysis_run.json",
     ]

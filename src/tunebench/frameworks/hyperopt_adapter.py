@@ -3,7 +3,9 @@
 Algorithms: ``tpe`` (tpe.suggest), ``random`` (rand.suggest), ``anneal`` (anneal.suggest).
 Hyperopt has no pruning: trials always train to their full fidelity. ``fmin`` is seeded with
 ``rstate=np.random.default_rng(seed)``, so the same seed repeats the same trials. Its
-``trials_save_file`` (``hyperopt_trials.pkl`` in the study directory) lets a killed job resume.
+``trials_save_file`` (``hyperopt_trials.pkl`` in the study directory) lets a killed job resume;
+the generator is advanced past the seeds of the saved trials, so a resumed study proposes what
+an uninterrupted one would have.
 """
 
 from __future__ import annotations
@@ -123,12 +125,20 @@ class HyperoptOptimizer(Optimizer):
                 to_hyperopt_space(task.space),
                 algo=suggest,
                 max_evals=done + cap,
-                rstate=np.random.default_rng(seed),
+                rstate=_rstate_after(seed, done),
                 early_stop_fn=budget_spent,
                 trials_save_file=str(trials_file),
                 show_progressbar=False,
                 return_argmin=False,
             )
+
+
+def _rstate_after(seed: int, done: int) -> np.random.Generator:
+    """The generator fmin would hold after ``done`` trials: it draws one seed per trial."""
+    rstate = np.random.default_rng(seed)
+    for _ in range(done):
+        rstate.integers(2**31 - 1)
+    return rstate
 
 
 def _count_saved(path: Any) -> int:

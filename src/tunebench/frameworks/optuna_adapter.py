@@ -6,15 +6,19 @@ Samplers: ``tpe`` (TPESampler), ``random`` (RandomSampler), ``cmaes`` (CmaEsSamp
 earlier trials' values at the same epoch *t*). Extra keyword arguments go through
 ``sampler_options``/``pruner_options``.
 
-The study lives in ``optuna.journal`` inside the study directory, so a killed job resumes:
+The study lives in ``optuna.journal`` inside the study directory, and the sampler (with its random
+state) is pickled after every trial, so a killed job resumes exactly where it stopped:
 trials finished by Optuna but not yet recorded are recorded from Optuna's storage, and a trial
 that was running when the job died is told ``FAIL`` and recorded as failed (it spent budget).
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError
@@ -115,15 +119,17 @@ class OptunaOptimizer(Optimizer):
         from optuna.storages.journal import JournalFileBackend
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        storage = None
+        storage = sampler_file = None
         if self.storage == "journal":
             path = recorder.study_dir / "optuna.journal"
             storage = JournalStorage(JournalFileBackend(str(path)))
+            sampler_file = recorder.study_dir / "optuna_sampler.pkl"
+        sampler = _load_sampler(sampler_file) or self._make_sampler(seed)
         study = optuna.create_study(
             storage=storage,
             study_name="tunebench",  # one study per journal file (per study directory)
             direction=task.direction,
-            sampler=self._make_sampler(seed),
+            sampler=sampler,
             pruner=self._make_pruner(),
             load_if_exists=True,
         )
@@ -142,8 +148,26 @@ class OptunaOptimizer(Optimizer):
             state = optuna.trial.TrialState[_STATE_OF_STATUS[result.status]]
             values = result.value if result.status == "complete" else None
             study.tell(trial, values, state=state)
+            if sampler_file is not None:
+                _save_sampler(sampler, sampler_file)
             result.optimizer_s = ask_s + time.perf_counter() - t1
             recorder.record(result)
+
+
+def _load_sampler(path: Path | None) -> Any:
+    """The sampler saved after the last trial, with its random state (None if there is none)."""
+    if path is None or not path.exists():
+        return None
+    with path.open("rb") as handle:
+        return pickle.load(handle)
+
+
+def _save_sampler(sampler: Any, path: Path) -> None:
+    """Pickle the sampler (its RNG state included) so a resumed study continues identically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as handle:
+        pickle.dump(sampler, handle)
+    os.replace(tmp, path)
 
 
 def _pruning_callback(trial: Any) -> Any:
