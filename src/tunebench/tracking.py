@@ -142,7 +142,11 @@ class MlflowTracker:
         return self.parent_run_id
 
     def logged_trials(self) -> set[int]:
-        """Trial numbers that already have a child run under the parent (used on resume)."""
+        """Trials fully logged under the parent (used on resume).
+
+        A child run left ``RUNNING`` by a killed job is half-logged: it is deleted, so that the
+        trial is logged again, once.
+        """
         found: set[int] = set()
         token = None
         while True:
@@ -152,7 +156,13 @@ class MlflowTracker:
                 max_results=1000,
                 page_token=token,
             )
-            found.update(int(r.data.tags["trial"]) for r in page if "trial" in r.data.tags)
+            for run in page:
+                if "trial" not in run.data.tags:
+                    continue
+                if run.info.status == "RUNNING":
+                    self._client.delete_run(run.info.run_id)
+                else:
+                    found.add(int(run.data.tags["trial"]))
             token = page.token
             if not token:
                 return found

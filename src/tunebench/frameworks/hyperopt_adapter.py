@@ -2,15 +2,16 @@
 
 Algorithms: ``tpe`` (tpe.suggest), ``random`` (rand.suggest), ``anneal`` (anneal.suggest).
 Hyperopt has no pruning: trials always train to their full fidelity. ``fmin`` is seeded with
-``rstate=np.random.default_rng(seed)``, so the same seed repeats the same trials. Its
-``trials_save_file`` (``hyperopt_trials.pkl`` in the study directory) lets a killed job resume;
-the generator is advanced past the seeds of the saved trials, so a resumed study proposes what
-an uninterrupted one would have.
+``rstate=np.random.default_rng(seed)``, so the same seed repeats the same trials. A resumed study
+rebuilds hyperopt's ``Trials`` from the recorder's journal (the one source of truth, so a kill
+between recording a trial and hyperopt saving it loses nothing) and advances the generator past
+the seeds of those trials, so it proposes exactly what an uninterrupted study would have.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import time
 from typing import Any
@@ -114,8 +115,8 @@ class HyperoptOptimizer(Optimizer):
         def budget_spent(trials: Any, *args: Any) -> tuple[bool, Any]:
             return recorder.exhausted, args
 
-        trials_file = recorder.study_dir / "hyperopt_trials.pkl"
-        done = _count_saved(trials_file)
+        history = _history(task.space, recorder.rows, sign)
+        done = len(history)
         remaining = recorder.ledger.remaining(recorder.budget)
         cap = int(remaining) if recorder.budget.currency == "trials" else 10**9
         # fmin looks for a best trial after its loop: all-failed studies are recorded, not errors
@@ -125,9 +126,9 @@ class HyperoptOptimizer(Optimizer):
                 to_hyperopt_space(task.space),
                 algo=suggest,
                 max_evals=done + cap,
+                trials=history,
                 rstate=_rstate_after(seed, done),
                 early_stop_fn=budget_spent,
-                trials_save_file=str(trials_file),
                 show_progressbar=False,
                 return_argmin=False,
             )
@@ -141,11 +142,36 @@ def _rstate_after(seed: int, done: int) -> np.random.Generator:
     return rstate
 
 
-def _count_saved(path: Any) -> int:
-    """Trials in hyperopt's save file (0 when it does not exist)."""
-    if not path.exists():
-        return 0
-    import pickle
+def _history(space: SearchSpace, rows: list[dict[str, Any]], sign: float) -> Any:
+    """Hyperopt ``Trials`` holding the recorded trials as finished documents."""
+    from hyperopt import JOB_STATE_DONE, STATUS_FAIL, STATUS_OK, Trials
 
-    with path.open("rb") as handle:
-        return len(pickle.load(handle))
+    trials = Trials()
+    docs = []
+    for tid, row in enumerate(rows):
+        params = json.loads(row["params"])
+        vals = {
+            p.name: [
+                p.choices.index(params[p.name])
+                if isinstance(p, CategoricalParam)
+                else float(params[p.name])
+            ]
+            for p in space
+        }
+        ok = row["status"] == "complete"
+        result = (
+            {"status": STATUS_OK, "loss": sign * row["value"]} if ok else {"status": STATUS_FAIL}
+        )
+        misc = {
+            "tid": tid,
+            "cmd": ("domain_attachment", "FMinIter_Domain"),
+            "workdir": None,
+            "idxs": {name: [tid] for name in vals},
+            "vals": vals,
+        }
+        (doc,) = trials.new_trial_docs([tid], [None], [result], [misc])
+        doc["state"] = JOB_STATE_DONE
+        docs.append(doc)
+    trials.insert_trial_docs(docs)
+    trials.refresh()
+    return trials
