@@ -16,7 +16,7 @@ start)
         --backend-store-uri "sqlite:///$dir/mlflow.db" \
         --artifacts-destination "$dir/artifacts" >"$dir/server.log" 2>&1 &
     echo $! >"$dir/server.pid"
-    for _ in $(seq 120); do
+    for _ in $(seq 360); do
         if python3 -c "import urllib.request as u; u.urlopen('http://$host:$port/health', timeout=1)" \
             2>/dev/null; then
             echo "export MLFLOW_TRACKING_URI=http://$host:$port"
@@ -24,7 +24,7 @@ start)
         fi
         sleep 0.5
     done
-    echo "mlflow-server: not healthy after 60 s; see $dir/server.log" >&2
+    echo "mlflow-server: not healthy after 180 s; see $dir/server.log" >&2
     exit 1
     ;;
 stop)

@@ -35,7 +35,21 @@ ADAPTERS: dict[str, dict[str, Any]] = {
     "hyperopt-tpe": {"framework": "hyperopt", "algo": "tpe"},
     "hyperopt-random": {"framework": "hyperopt", "algo": "random"},
     "hyperopt-anneal": {"framework": "hyperopt", "algo": "anneal"},
+    # Ray starts a local cluster per study (seconds): three entries cover its searchers.
+    "ray-random-fifo": {"framework": "ray", "search": "random", "scheduler": "fifo"},
+    "ray-optuna-asha": {"framework": "ray", "search": "optuna", "scheduler": "asha"},
+    "ray-hyperopt-fifo": {"framework": "ray", "search": "hyperopt", "scheduler": "fifo"},
+    # Ax's GP takes 10-30 s per trial on the mixed space: 13 centre/Sobol trials first keep the
+    # contract fast; the 14-trial study still runs a GP trial (test_ax_gp_* covers the GP more).
+    "ax-default": {"framework": "ax", "method": "default", "initialization_budget": 13},
+    "ax-sobol": {"framework": "ax", "method": "sobol"},
+    "sklearn-grid": {"framework": "sklearn", "search": "grid"},
+    "sklearn-random": {"framework": "sklearn", "search": "random"},
+    "sklearn-halving": {"framework": "sklearn", "search": "halving"},
 }
+
+# Adapters whose candidates do not depend on the seed (a grid is one fixed design).
+SEED_INDEPENDENT: frozenset[str] = frozenset({"sklearn-grid"})
 
 
 class QuadraticTask(Task):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,7 @@ def test_defaults_are_filled_and_input_not_modified():
         ("tasks", _DELETE, "<config>: 'tasks' is a required property"),
         ("analysis.primary_budget", "t99", "analysis.primary_budget: 't99' is not a budget"),
         ("colour", "red", "<config>: Additional properties are not allowed ('colour'"),
+        ("budgets.t6", {"epochs": 30}, "budgets.t6: an epochs budget needs tasks that train"),
     ],
 )
 def test_mistakes_are_one_line_errors_naming_the_key(path, value, expected):
@@ -112,6 +114,7 @@ def test_schema_enums_match_the_registries():
     from tunebench.frameworks import FRAMEWORKS
     from tunebench.frameworks.hyperopt_adapter import ALGORITHMS
     from tunebench.frameworks.optuna_adapter import PRUNERS, SAMPLERS
+    from tunebench.frameworks.ray_adapter import SCHEDULERS, SEARCHES, RayOptimizer
     from tunebench.tasks import SKLEARN_MODELS, SYNTHETIC_FUNCTIONS, TORCH_MODELS
 
     defs = load_schema()["$defs"]
@@ -123,6 +126,19 @@ def test_schema_enums_match_the_registries():
     assert tuple(then["optuna"]["sampler"]["enum"]) == SAMPLERS
     assert tuple(then["optuna"]["pruner"]["enum"]) == PRUNERS
     assert tuple(then["hyperopt"]["algo"]["enum"]) == ALGORITHMS
+    assert tuple(then["ray"]["search"]["enum"]) == SEARCHES
+    assert tuple(then["ray"]["scheduler"]["enum"]) == SCHEDULERS
+    ray_keywords = set(inspect.signature(RayOptimizer).parameters) - {"name"}
+    assert set(then["ray"]) - {"framework"} == ray_keywords
+    from tunebench.frameworks.ax_adapter import METHODS, AxOptimizer
+    from tunebench.frameworks.sklearn_adapter import SEARCHES as SK_SEARCHES
+    from tunebench.frameworks.sklearn_adapter import SklearnSearchOptimizer
+
+    assert tuple(then["ax"]["method"]["enum"]) == METHODS
+    assert tuple(then["sklearn"]["search"]["enum"]) == SK_SEARCHES
+    for framework, cls in (("ax", AxOptimizer), ("sklearn", SklearnSearchOptimizer)):
+        keywords = set(inspect.signature(cls).parameters) - {"name"}
+        assert set(then[framework]) - {"framework"} == keywords
     kinds = {
         branch["if"]["properties"]["kind"]["const"]: branch["then"]["properties"]
         for branch in defs["task"]["allOf"]
@@ -150,3 +166,30 @@ def test_cli_validate_prints_one_line_and_exits_2(tmp_path):
         "tunebench validate: error: optimizers.random.sampler: 'bayes' is not one of "
         "['tpe', 'random', 'cmaes', 'gp', 'qmc']"
     ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [
+        ({"framework": "ax"}, None),
+        ({"framework": "ax", "method": "sobol"}, None),
+        ({"framework": "ax", "initialization_budget": 8}, None),
+        ({"framework": "sklearn", "search": "grid", "grid_points": 4}, None),
+        ({"framework": "sklearn", "search": "halving", "factor": 2, "n_candidates": 9}, None),
+        ({"framework": "ax", "method": "saasbo"}, "optimizers.o.method: 'saasbo' is not one of"),
+        ({"framework": "sklearn", "grid_points": 1}, "optimizers.o.grid_points: 1 is less than"),
+        ({"framework": "sklearn", "factor": 1}, "optimizers.o.factor: 1 is less than or equal"),
+    ],
+)
+def test_ax_and_sklearn_entries(entry, error):
+    from tunebench.frameworks import build_optimizer
+
+    config = _mutated("optimizers", {"o": entry})
+    if error is not None:
+        with pytest.raises(ConfigError) as raised:
+            validate_config(config)
+        assert str(raised.value).startswith(error)
+        return
+    spec = validate_config(config)["optimizers"]["o"]
+    optimizer = build_optimizer("o", spec)
+    assert optimizer.algorithm == spec.get("method", spec.get("search"))

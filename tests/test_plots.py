@@ -1,55 +1,105 @@
-"""Tests of tunebench.analysis (files written) and tunebench.plots (PNG files)."""
+"""Tests of tunebench.analysis (files written), tunebench.plots (PNGs) and the summary."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_stats import make_trials
 
-from tunebench import analysis, plots, stats
+from tunebench import analysis, outputs, plots, stats
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"
+
+
+def _trials() -> pd.DataFrame:
+    main = make_trials(effect={"gp": 20.0}, n_seeds=6)
+    u = np.random.default_rng(0).random((len(main), 2))
+    main["params"] = [json.dumps({"a": float(a), "b": float(b)}) for a, b in u]
+    # a second budget (ignored by the optimizer comparison, used by the model comparison)
+    return pd.concat([main, make_trials(budget="t20", n_trials=20)], ignore_index=True)
 
 
 @pytest.fixture(scope="module")
 def stats_dir(tmp_path_factory):
-    trials = pd.concat(
-        [make_trials(effect={"gp": 5.0}), make_trials(budget="t20", n_trials=20)],
-        ignore_index=True,
-    )
     out = tmp_path_factory.mktemp("stats")
-    written = analysis.compare(trials, out, budget="t10", n_boot=200)
+    written = analysis.compare(
+        _trials(), out, budget="t10", n_boot=200, comparisons={"ds": ["task0", "task2"]}
+    )
     return out, written
+
+
+@pytest.fixture(scope="module")
+def fig_dir(stats_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("figures")
+    return out, analysis.plot(stats_dir[0], out, jobs=2)  # exercises the worker processes
+
+
+def test_output_names_are_consistent():
+    assert analysis.STATS_FILES is outputs.STATS_FILES
+    assert len(set(outputs.STATS_FILES)) == len(outputs.STATS_FILES)
+    assert {"ranks.csv", "omnibus.csv", "pairwise.csv", "aggregates.csv", "family.json",
+            "profiles.csv", "expected_max.csv", "budget_ranks.csv", "models.csv",
+            "model_pairwise.csv", "density.csv"} <= set(outputs.STATS_FILES)  # fmt: skip
+    assert set(outputs.FIGURE_CAPTIONS) == set(outputs.FIGURE_FILES)
+    assert set(outputs.FIGURE_CATEGORIES) == set(outputs.FIGURE_FILES)
+    for caption in outputs.FIGURE_CAPTIONS.values():
+        text = (REPORT / caption).read_text(encoding="utf-8")
+        assert 40 < len(text) < 1200, caption
 
 
 def test_compare_writes_all_files(stats_dir):
     out, written = stats_dir
-    assert set(written) == set(analysis.STATS_FILES)
+    assert list(written) == [outputs.stem(n) for n in outputs.STATS_FILES]
     for path in written.values():
         assert path.parent == out and path.stat().st_size > 0
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
     scores = pd.read_csv(out / "scores.csv")
-    assert len(scores) == 60 and (scores["budget"] == "t10").all()
+    assert len(scores) == 72 and (scores["budget"] == "t10").all()
     for col in ("test_value", "regret", "normalised", "normaliser", "cum_seconds"):
         assert col in scores.columns
     assert list(pd.read_csv(out / "ranks.csv").columns) == [
         "budget", "task", "seed", "optimizer", "test_value", "rank",
     ]  # fmt: skip
-    assert list(pd.read_csv(out / "mean_ranks.csv").columns) == [
-        "optimizer", "mean_rank", "ci_low", "ci_high", "n_blocks",
-    ]  # fmt: skip
-    fr = pd.read_csv(out / "friedman.csv")
-    assert len(fr) == 1 and fr["n_blocks"].iloc[0] == 3
+    omnibus = pd.read_csv(out / "omnibus.csv")
+    assert len(omnibus) == 1 and omnibus["n_blocks"].iloc[0] == 3
+    assert omnibus["nemenyi_cd"].iloc[0] == pytest.approx(
+        stats.nemenyi_critical_difference(4, 3)[1]
+    )
     pw = pd.read_csv(out / "pairwise.csv")
-    assert len(pw) == 6 and {"p_adjusted", "reject", "family"} <= set(pw.columns)
+    assert len(pw) == 6 and list(pw.columns) == list(stats.PAIRWISE_COLUMNS)
+    assert pw.loc[pw["pair"].str.contains("gp"), "reject"].all()
+    agg = pd.read_csv(out / "aggregates.csv")
+    assert set(agg["aggregate"]) == {"median", "iqm", "mean"} and len(agg) == 12
     band = pd.read_csv(out / "anytime.csv")
+    assert set(band["currency"]) == {"trials", "epochs", "seconds"}
     assert {"task", "optimizer", "x", "mean", "ci_low", "ci_high"} <= set(band.columns)
+    br = pd.read_csv(out / "budget_ranks.csv")
+    assert sorted(br["fraction"].unique()) == [0.25, 0.5, 1.0]
+    density = pd.read_csv(out / "density.csv")
+    assert len(density) == 72 and density["normalised"].notna().all()
+    assert (density["dim"] == 2).all() and density["discrepancy_rel"].notna().all()
+    base = density[density["optimizer"] == "random"].groupby("task")["discrepancy_rel"].mean()
+    np.testing.assert_allclose(base, 1.0)
+    models = pd.read_csv(out / "models.csv")
+    assert set(models["budget"]) == {"t10", "t20"}  # all budgets of the table
     family = json.loads((out / "family.json").read_text())
     assert family["budget"] == "t10" and family["n_pairs"] == 6
-    assert family["seeds"] == [0, 1, 2, 3, 4] and family["correction"] == "holm"
+    assert family["seeds"] == list(range(6)) and family["correction"] == "holm"
     assert family["alpha"] == 0.05 and len(family["pairs"]) == 6
+    assert family["comparisons"] == {"ds": ["task0", "task2"]}
+    assert len(family["model_comparison"]) == 2 * 4 * 3  # budgets × optimizers × fractions
+
+
+def test_compare_without_comparisons_writes_headers_only(tmp_path):
+    written = analysis.compare(make_trials(n_tasks=2, n_seeds=3), tmp_path, n_boot=20)
+    for name in ("models", "model_pairwise", "model_expected_max"):
+        table = pd.read_csv(written[name])
+        assert table.empty and len(table.columns) > 5
 
 
 def test_compare_budget_errors(tmp_path):
@@ -60,28 +110,40 @@ def test_compare_budget_errors(tmp_path):
         analysis.compare(trials, tmp_path, budget="t99")
     with pytest.raises(ValueError, match="correction"):
         analysis.compare(trials, tmp_path, budget="t10", correction="bonferroni")
+    with pytest.raises(ValueError, match=r"comparisons\.g"):
+        analysis.compare(trials, tmp_path, budget="t10", comparisons={"g": ["task0"]})
 
 
-def test_plot_writes_pngs(stats_dir, tmp_path):
-    out, _ = stats_dir
-    figs = analysis.plot(out, tmp_path / "figs")
-    assert set(figs) == {"anytime", "test_scores", "ranks"}
-    for path in figs.values():
+def test_plot_writes_every_figure(fig_dir):
+    out, figs = fig_dir
+    assert list(figs) == [outputs.stem(n) for n in outputs.FIGURE_FILES]
+    for name, path in figs.items():
         data = path.read_bytes()
-        assert data.startswith(PNG_MAGIC) and len(data) > 5_000
+        assert path.parent == out and data.startswith(PNG_MAGIC), name
+        assert len(data) > 8_000, name
 
 
-def test_plot_functions_direct(tmp_path):
+def test_summary_reads_like_an_appendix(stats_dir, tmp_path):
+    out, _ = stats_dir
+    path = analysis.summarise(out, tmp_path / "summary.md")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Summary: optimizers at budget t10")
+    assert "| task | cmaes | gp | random | tpe |" in text
+    assert "| mean rank (1 = best) |" in text
+    assert "Friedman test over 3 tasks" in text and "Nemenyi critical difference" in text
+    # gp is planted best: each of its pairs is a sentence naming the test and the correction
+    assert text.count("**gp** achieved better normalised test scores than") == 3
+    assert "Holm-adjusted p" in text and "P(gp better than" in text
+    assert "## Model comparison" in text
+
+
+def test_plot_functions_reject_empty_tables(tmp_path):
     trials = make_trials(n_tasks=2, n_seeds=3)
-    scores = stats.study_scores(trials)
-    band = stats.bootstrap_band(stats.anytime(trials, "seconds"), n_boot=50)
-    mr = stats.mean_ranks(stats.ranks(scores), n_boot=50)
-    paths = [
-        plots.plot_anytime(band, tmp_path / "a.png", log_x=True),
-        plots.plot_test_scores(scores, tmp_path / "b.png"),
-        plots.plot_ranks(mr, tmp_path / "c.png"),
-    ]
-    for p in paths:
-        assert p.read_bytes().startswith(PNG_MAGIC)
+    mr = stats.mean_ranks(stats.ranks(stats.study_scores(trials)), n_boot=20)
     with pytest.raises(ValueError, match="empty"):
-        plots.plot_ranks(mr.iloc[:0], tmp_path / "d.png")
+        plots.plot_ranks(mr.iloc[:0], tmp_path / "r.png")
+    band = stats.bootstrap_band(stats.anytime(trials, "trials"), n_boot=20)
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_anytime(band, tmp_path / "a.png", "epochs")
+    path = plots.plot_anytime(band, tmp_path / "b.png", log_x=True)
+    assert path.read_bytes().startswith(PNG_MAGIC)

@@ -326,7 +326,7 @@ def test_friedman_task_seed_blocks_and_degenerate_cases():
     assert np.isnan(one_task.p_value) and one_task.n_blocks == 1
     assert list(by_task.to_frame().columns) == [
         "statistic", "p_value", "iman_davenport_f", "iman_davenport_p", "n_blocks",
-        "n_optimizers", "block", "note",
+        "n_optimizers", "block", "nemenyi_q_alpha", "nemenyi_cd", "alpha", "note",
     ]  # fmt: skip
     with pytest.raises(ValueError):
         stats.friedman(s, block="seed")
@@ -356,8 +356,9 @@ def test_pairwise_detects_planted_effect():
     s = stats.normalised_scores(stats.study_scores(make_trials(effect={"gp": 20.0})))
     pw = stats.pairwise_wilcoxon(s, correction="holm", alpha=0.05)
     assert list(pw.columns) == [
-        "optimizer_a", "optimizer_b", "n", "statistic", "p_value", "p_adjusted", "method",
-        "family", "reject", "mean_diff", "p_a_better",
+        "pair", "optimizer_a", "optimizer_b", "n", "statistic", "p_value", "p_adjusted",
+        "method", "family", "reject", "mean_diff", "p_a_better", "p_a_better_low",
+        "p_a_better_high",
     ]  # fmt: skip
     assert len(pw) == 6 and (pw["n"] == 15).all()
     assert (pw["method"] == "holm").all()
@@ -368,7 +369,12 @@ def test_pairwise_detects_planted_effect():
     assert gp["reject"].all()
     gp_a = pw[pw["optimizer_a"] == "gp"]  # "cmaes" < "gp" < "random" < "tpe"
     assert (gp_a["mean_diff"] < 0).all() and (gp_a["p_a_better"] > 0.9).all()
+    # significant in the sense of Bouthillier et al.: the interval excludes 1/2
+    assert (gp_a["p_a_better_low"] > 0.5).all()
+    assert (pw["p_a_better_low"] <= pw["p_a_better"]).all()
+    assert (pw["p_a_better"] <= pw["p_a_better_high"]).all()
     assert (pw["p_adjusted"] >= pw["p_value"]).all()
+    assert pw["pair"].iloc[0] == f"{pw['optimizer_a'].iloc[0]} vs {pw['optimizer_b'].iloc[0]}"
 
 
 def test_pairwise_no_effect_not_rejected():
@@ -473,3 +479,113 @@ def test_bootstrap_band_fast():
     band = stats.bootstrap_band(curves, n_boot=1000)
     assert time.perf_counter() - t0 < 5.0
     assert len(band) == 5 * 4 * 100
+
+
+# ------------------------------------------------- reference implementations, random tables
+
+
+def _random_scores(rng: np.random.Generator, n_tasks: int, n_opt: int, n_seeds: int):
+    """Continuous random test scores (no ties) in a mix of directions."""
+    rows = [
+        (f"t{t}", f"o{o}", s, float(rng.normal(o * 0.1, 1.0)))
+        for t in range(n_tasks)
+        for o in range(n_opt)
+        for s in range(n_seeds)
+    ]
+    s = _scores(rows, opt=np.nan)
+    s.loc[s["task"].isin(["t1", "t3"]), "direction"] = "maximize"
+    return s
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_friedman_equals_scipy_on_random_tables(seed):
+    rng = np.random.default_rng(seed)
+    s = _random_scores(rng, n_tasks=4, n_opt=5, n_seeds=3)
+    res = stats.friedman(s, block="task_seed")
+    signed = np.where(s["direction"] == "maximize", -1.0, 1.0) * s["test_value"]
+    wide = s.assign(v=signed).pivot_table(index=["task", "seed"], columns="optimizer", values="v")
+    ref = sps.friedmanchisquare(*wide.to_numpy().T)
+    assert abs(res.statistic - ref.statistic) < 1e-9
+    assert abs(res.p_value - ref.pvalue) < 1e-9
+    assert res.n_blocks == 12 and res.n_optimizers == 5
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pairwise_wilcoxon_equals_scipy_on_random_tables(seed):
+    rng = np.random.default_rng(seed)
+    s = _random_scores(rng, n_tasks=3, n_opt=4, n_seeds=6)
+    s["normalised"] = rng.normal(size=len(s)).round(1)  # rounding makes zeros and ties
+    pw = stats.pairwise_wilcoxon(s, correction="holm", n_boot=50)
+    wide = s.pivot_table(index=["task", "seed"], columns="optimizer", values="normalised")
+    p_ref = []
+    for row in pw.itertuples():
+        d = (wide[row.optimizer_a] - wide[row.optimizer_b]).to_numpy()
+        ref = sps.wilcoxon(d, zero_method="zsplit")
+        assert abs(row.statistic - ref.statistic) < 1e-9
+        assert abs(row.p_value - ref.pvalue) < 1e-9
+        assert abs(row.mean_diff - d.mean()) < 1e-9
+        p_ref.append(ref.pvalue)
+    np.testing.assert_allclose(pw["p_adjusted"], multipletests(p_ref, method="holm")[1],
+                               rtol=0, atol=1e-9)  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["holm", "fdr_bh", "fdr_by"])
+def test_corrections_equal_statsmodels_on_random_pvalues(method):
+    rng = np.random.default_rng(3)
+    for m in (1, 2, 7, 40):
+        for _ in range(2):  # few: statsmodels' Holm runs gc.collect() on every call
+            p = rng.random(m) ** 3
+            if m > 2:
+                p[1] = p[0]  # ties
+            ref = multipletests(p, method=method)[1]
+            np.testing.assert_allclose(stats.adjust_pvalues(p, method), ref, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_nemenyi_equals_scikit_posthocs(seed):
+    sp = pytest.importorskip("scikit_posthocs")
+    rng = np.random.default_rng(seed)
+    s = _random_scores(rng, n_tasks=6, n_opt=4, n_seeds=2)
+    nem = stats.nemenyi(s, block="task_seed")
+    signed = np.where(s["direction"] == "maximize", -1.0, 1.0) * s["test_value"]
+    wide = s.assign(v=signed).pivot_table(index=["task", "seed"], columns="optimizer", values="v")
+    ref = sp.posthoc_nemenyi_friedman(wide.to_numpy())
+    names = list(wide.columns)
+    for row in nem.itertuples():
+        i, j = names.index(row.optimizer_a), names.index(row.optimizer_b)
+        assert abs(row.p_value - ref.iloc[i, j]) < 1e-9
+    ranks = sps.rankdata(wide.to_numpy(), axis=1).mean(axis=0)
+    cd = stats.cd_ranks(s, block="task_seed").set_index("optimizer")["mean_rank"]
+    np.testing.assert_allclose(cd.loc[names].to_numpy(), ranks, rtol=0, atol=1e-12)
+
+
+def test_nemenyi_critical_difference_demsar_table():
+    # Demšar (2006), Table 5(a): q_0.05 = 1.960, 2.343, 2.569 for k = 2, 3, 4; and Sec. 3.2.2:
+    # CD = 2.569 * sqrt(4 * 5 / (6 * 14)) = 1.25 for four methods on 14 data sets.
+    for k, q in ((2, 1.960), (3, 2.343), (4, 2.569)):
+        assert stats.nemenyi_critical_difference(k, 14)[0] == pytest.approx(q, abs=1e-3)
+    assert stats.nemenyi_critical_difference(4, 14)[1] == pytest.approx(1.25, abs=5e-3)
+    res = stats.friedman(stats.study_scores(make_trials(n_tasks=3)), alpha=0.05)
+    q, cd = stats.nemenyi_critical_difference(4, 3)
+    assert (res.nemenyi_q_alpha, res.nemenyi_cd, res.alpha) == (q, cd, 0.05)
+
+
+def test_nemenyi_pair_with_large_rank_gap_rejected():
+    # o0 always best, o3 always worst over 12 blocks: rank gap 3 > CD(4, 12) ≈ 1.35
+    rows = [(f"t{t}", f"o{o}", 0, float(o)) for t in range(12) for o in range(4)]
+    nem = stats.nemenyi(_scores(rows), block="task").set_index(["optimizer_a", "optimizer_b"])
+    assert nem.loc[("o0", "o3"), "reject"]
+    assert not nem.loc[("o0", "o1"), "reject"]
+    cd = stats.nemenyi_critical_difference(4, 12)[1]
+    assert nem.loc[("o0", "o3"), "cd"] == pytest.approx(cd)
+
+
+def test_p_a_better_hand_fixture():
+    # units: A < B (1), tie (1/2), A > B (0) → 1/2; all strata of one unit → CI = estimate
+    wide = np.array([[1.0, 2.0], [2.0, 2.0], [3.0, 1.0], [np.nan, 0.0]])
+    n, p, lo, hi = stats.pair_probabilities(wide, [(0, 1)], strata=np.arange(4), n_boot=200)[0]
+    assert (n, p, lo, hi) == (3, 0.5, 0.5, 0.5)
+    n, p, lo, hi = stats.pair_probabilities(wide, [(0, 1)], n_boot=2000, random_state=0)[0]
+    assert p == 0.5 and 0.0 <= lo < 0.5 < hi <= 1.0
+    better = np.array([[0.0, 1.0]] * 5)
+    assert tuple(stats.pair_probabilities(better, [(0, 1)], n_boot=100)[0]) == (5, 1.0, 1.0, 1.0)

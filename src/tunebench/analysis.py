@@ -1,8 +1,10 @@
-"""Orchestration of the comparison of optimizers: statistics to CSV, then CSV to figures.
+"""Orchestration of the comparison: statistics to CSV, CSV to figures, figures to a summary.
 
-:func:`compare` turns a trial table into the statistics files of one budget; :func:`plot`
-turns those files into figures. Both write atomically (temporary file + ``os.replace``), so
-an interrupted run never leaves a half-written output for Snakemake to trust.
+:func:`compare` turns a trial table into the statistics files of one budget
+(:data:`~tunebench.outputs.STATS_FILES`), :func:`plot` turns those files into figures
+(:data:`~tunebench.outputs.FIGURE_FILES`) and :func:`summarise` into ``summary.md``. All
+write atomically (temporary file + ``os.replace``), so an interrupted run never leaves a
+half-written output for Snakemake to trust.
 """
 
 from __future__ import annotations
@@ -10,33 +12,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from tunebench import stats
+from tunebench.outputs import FIGURE_FILES, STATS_FILES, SUMMARY_FILE, stem
+from tunebench.space import SearchSpace
 
-__all__ = ["FIGURES", "STATS_FILES", "compare", "plot"]
-
-#: Names (keys of the dict :func:`compare` returns) → file names in ``out_dir``.
-STATS_FILES: dict[str, str] = {
-    "scores": "scores.csv",
-    "ranks": "ranks.csv",
-    "mean_ranks": "mean_ranks.csv",
-    "friedman": "friedman.csv",
-    "pairwise": "pairwise.csv",
-    "anytime": "anytime.csv",
-    "family": "family.json",
-}
-
-#: Names (keys of the dict :func:`plot` returns) → file names in ``fig_dir``.
-FIGURES: dict[str, str] = {
-    "anytime": "anytime.png",
-    "test_scores": "test_scores.png",
-    "ranks": "ranks.png",
-}
+__all__ = ["FIGURE_FILES", "STATS_FILES", "SUMMARY_FILE", "compare", "plot", "summarise"]
 
 
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
@@ -57,11 +43,12 @@ def _write_csv(df: pd.DataFrame, path: Path) -> Path:
     return _write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
-def _write_json(obj: Any, path: Path) -> Path:
-    def write(tmp: Path) -> None:
-        tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+def _write_text(text: str, path: Path) -> Path:
+    return _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
-    return _write_atomic(path, write)
+
+def _write_json(obj: Any, path: Path) -> Path:
+    return _write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", path)
 
 
 def _load_trials(trials: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
@@ -88,6 +75,37 @@ def _select_budget(trials: pd.DataFrame, budget: str | None) -> tuple[pd.DataFra
     return trials[trials["budget"].astype(str) == str(budget)].reset_index(drop=True), str(budget)
 
 
+def _family(
+    scores: pd.DataFrame,
+    pairwise: pd.DataFrame,
+    models: stats.ModelComparison,
+    options: Mapping[str, Any],
+) -> dict[str, Any]:
+    correction = options["correction"]
+    return {
+        "budget": options["budget"],
+        "tasks": sorted(scores["task"].astype(str).unique()),
+        "seeds": sorted(scores["seed"].unique().tolist()),
+        "optimizers": sorted(scores["optimizer"].astype(str).unique()),
+        "pairs": pairwise[["optimizer_a", "optimizer_b"]].values.tolist(),
+        "n_pairs": len(pairwise),
+        "description": pairwise["family"].iloc[0] if len(pairwise) else "no pairs",
+        "test": "two-sided Wilcoxon signed-rank (zero_method='zsplit') on normalised test "
+        "scores, paired over (task, seed)",
+        "correction": correction,
+        "multipletests_method": stats.CORRECTIONS[correction],
+        "alpha": options["alpha"],
+        "why": "one hypothesis per pair of optimizers at equal budget; trials inside a study "
+        "are not hypotheses (different numbers of tuning samples are a budget confound, "
+        "removed by comparing at equal budget)",
+        "p_a_better": "P(A better than B) over paired (task, seed) units, ties count 1/2, "
+        "stratified-bootstrap CI (seeds resampled within tasks)",
+        "omnibus": "Friedman χ² with Iman–Davenport F over blocks; Nemenyi CD for reference",
+        "model_comparison": models.families,
+        **{k: v for k, v in options.items() if k not in ("budget", "correction", "alpha")},
+    }
+
+
 def compare(
     trials: pd.DataFrame | str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -99,98 +117,256 @@ def compare(
     block: str = "task",
     n_boot: int = 1000,
     random_state: int = 0,
+    comparisons: Mapping[str, Sequence[str]] | None = None,
+    spaces: Mapping[str, SearchSpace | Mapping[str, Any]] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Path]:
-    """Compare the optimizers of one budget and write the statistics to ``out_dir``.
+    """Compare the optimizers of one budget and write every statistics file to ``out_dir``.
 
-    Files: ``scores.csv`` (:func:`~tunebench.stats.study_scores` +
-    :func:`~tunebench.stats.normalised_scores`), ``ranks.csv`` (per (task, seed) block),
-    ``mean_ranks.csv``, ``friedman.csv`` (one row), ``pairwise.csv`` (Wilcoxon with
-    ``correction``), ``anytime.csv`` (bootstrap band of best-so-far validation per trial) and
-    ``family.json`` (the family of pairwise tests: pairs, budget, tasks, seeds, correction,
-    alpha).
+    Files (:data:`~tunebench.outputs.STATS_FILES`): per-study scores and normalised scores,
+    per-task medians with CIs, ranks and mean ranks, the omnibus test with Nemenyi's CD,
+    Nemenyi p-values, the mean ranks of the CD diagram, pairwise Wilcoxon tests with
+    ``correction`` and P(A > B), aggregates (median / IQM / mean) and performance profiles of
+    normalised scores, anytime bands in trials / epochs / seconds, expected-max curves, ranks
+    at 25/50/100 % of the budget, the cost breakdown, exploration density, the model
+    comparison (over *all* budgets of the table; empty files with headers when
+    ``comparisons`` is empty) and ``family.json``.
 
     Args:
         trials: Trial table, or a ``.parquet``/``.csv`` path to one.
         out_dir: Directory for the outputs (created).
         budget: Budget name to analyse; ``None`` requires the table to hold a single budget.
-        alpha: Level of the pairwise decisions.
+        alpha: Level of the decisions (pairwise tests, Nemenyi CD).
         correction: ``holm``, ``bh`` or ``by``.
         baseline: Optimizer that defines 1 in the normalised scores.
         block: Friedman blocks, ``task`` or ``task_seed``.
-        n_boot: Bootstrap replicates of the rank CIs and anytime bands.
-        random_state: Seed of the bootstraps.
+        n_boot: Bootstrap replicates of every interval.
+        random_state: Seed of the bootstraps and of the density probes.
+        comparisons: Model-comparison groups (group → tasks sharing a data set).
+        spaces: Task → search space for the density mapping (others are inferred).
+        jobs: Threads for the exploration density, the costliest table (O(n²) per study);
+            the output does not depend on it.
 
     Returns:
-        Name → path of each file written (names as in :data:`STATS_FILES`).
+        File stem (``"omnibus"``, ``"family"``, ...) → path of each file written.
 
     Raises:
-        ValueError: Several budgets and ``budget=None``, an unknown budget, or bad options.
+        ValueError: Several budgets and ``budget=None``, an unknown budget, bad options or a
+            bad comparison group.
     """
     if correction not in stats.CORRECTIONS:
         raise ValueError(f"correction must be one of {sorted(stats.CORRECTIONS)}")
     if block not in ("task", "task_seed"):
         raise ValueError(f"block must be 'task' or 'task_seed', got {block!r}")
-    trials, budget_name = _select_budget(_load_trials(trials), budget)
+    everything = _load_trials(trials)
+    trials, budget_name = _select_budget(everything, budget)
+    boot = {"n_boot": n_boot, "random_state": random_state}
 
     scores = stats.normalised_scores(stats.study_scores(trials), baseline=baseline)
     rank_table = stats.ranks(scores)
-    mean_rank = stats.mean_ranks(rank_table, n_boot=n_boot, random_state=random_state)
-    omnibus = stats.friedman(scores, block=block)
-    pairwise = stats.pairwise_wilcoxon(scores, correction=correction, alpha=alpha)
-    band = stats.bootstrap_band(
-        stats.anytime(trials, currency="trials"), n_boot=n_boot, random_state=random_state
+    omnibus = stats.friedman(scores, block=block, alpha=alpha)
+    cd = stats.cd_ranks(scores, block=block).assign(
+        cd=omnibus.nemenyi_cd, alpha=alpha, block=block
     )
-    family = {
+    pairwise = stats.pairwise_wilcoxon(scores, correction=correction, alpha=alpha, **boot)
+    band = pd.concat(
+        [
+            stats.bootstrap_band(stats.anytime(trials, currency=c), **boot)
+            for c in stats.CURRENCIES
+        ],
+        ignore_index=True,
+    )
+    keys = [k for k in ("task", "optimizer", "budget", "seed") if k in scores]
+    density = stats.exploration_density(trials, spaces, random_state=random_state, workers=jobs)
+    density = stats.relative_density(density, baseline=baseline).merge(
+        scores[[*keys, "test_value", "normalised"]], on=keys, how="left"
+    )
+    models = stats.compare_models(
+        everything, comparisons, correction=correction, alpha=alpha, **boot
+    )
+    options = {
         "budget": budget_name,
-        "tasks": sorted(scores["task"].astype(str).unique()),
-        "seeds": sorted(scores["seed"].unique().tolist()),
-        "optimizers": sorted(scores["optimizer"].astype(str).unique()),
-        "pairs": pairwise[["optimizer_a", "optimizer_b"]].values.tolist(),
-        "n_pairs": len(pairwise),
-        "description": pairwise["family"].iloc[0] if len(pairwise) else "no pairs",
-        "test": "two-sided Wilcoxon signed-rank (zero_method='zsplit') on normalised test "
-        "scores, paired over (task, seed)",
         "correction": correction,
-        "multipletests_method": stats.CORRECTIONS[correction],
         "alpha": alpha,
         "baseline": baseline,
         "friedman_block": block,
         "n_boot": n_boot,
         "random_state": random_state,
+        "comparisons": {k: list(v) for k, v in (comparisons or {}).items()},
     }
-
-    out = Path(out_dir)
     tables = {
         "scores": scores,
+        "task_scores": stats.task_scores(scores, **boot),
         "ranks": rank_table,
-        "mean_ranks": mean_rank,
-        "friedman": omnibus.to_frame(),
+        "mean_ranks": stats.mean_ranks(rank_table, **boot),
+        "omnibus": omnibus.to_frame(),
+        "nemenyi": stats.nemenyi(scores, block=block, alpha=alpha),
+        "cd_ranks": cd,
         "pairwise": pairwise,
+        "aggregates": stats.aggregates(scores, **boot),
+        "profiles": stats.performance_profiles(scores, **boot),
         "anytime": band,
+        "expected_max": stats.expected_max_curves(trials),
+        "budget_ranks": stats.budget_ranks(trials, **boot),
+        "cost": stats.cost_breakdown(trials),
+        "density": density,
+        "models": models.models,
+        "model_pairwise": models.pairwise,
+        "model_expected_max": models.expected_max,
     }
-    written = {name: _write_csv(df, out / STATS_FILES[name]) for name, df in tables.items()}
-    written["family"] = _write_json(family, out / STATS_FILES["family"])
+    out = Path(out_dir)
+    written = {}
+    for name in STATS_FILES:
+        key = stem(name)
+        if key == "family":
+            family = _family(scores, pairwise, models, options)
+            written[key] = _write_json(family, out / name)
+        else:
+            written[key] = _write_csv(tables[key], out / name)
     return written
 
 
-def plot(stats_dir: str | os.PathLike[str], fig_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Draw the figures of one :func:`compare` output directory.
+def _read(src: Path, name: str) -> pd.DataFrame:
+    path = src / name
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def _figure_makers(src: Path) -> dict[str, Callable[[Path], Path]]:
+    """Figure stem → function drawing it to a path, from the tables in ``src``."""
+    from tunebench import plots  # matplotlib only when figures are wanted
+
+    t = {stem(n): _read(src, n) for n in STATS_FILES if n.endswith(".csv")}
+    colours = plots.optimizer_palette(t["scores"]["optimizer"].astype(str).unique())
+    alpha = float(t["omnibus"]["alpha"].iloc[0]) if "alpha" in t["omnibus"] else 0.05
+    band = t["anytime"]
+
+    def message(title: str, why: str) -> Callable[[Path], Path]:
+        return lambda p: plots.plot_message(p, title, why)
+
+    def when(table: str, draw: Callable[[Path], Path], title: str, why: str):
+        return draw if len(t[table]) else message(title, why)
+
+    def anytime(currency: str) -> Callable[[Path], Path]:
+        sel = band[band["currency"] == currency] if "currency" in band else band.iloc[:0]
+        if sel.empty:
+            return message(f"best so far vs {currency}", f"no task spends {currency}")
+        return lambda p: plots.plot_anytime(sel, p, currency, palette=colours)
+
+    no_models = "no model comparison declared (config section `comparisons:`)"
+    return {
+        "test_scores": lambda p: plots.plot_test_scores(t["scores"], p, palette=colours),
+        "aggregates": lambda p: plots.plot_aggregates(t["aggregates"], p, palette=colours),
+        "profiles": lambda p: plots.plot_profiles(t["profiles"], p, palette=colours),
+        "ranks": lambda p: plots.plot_ranks(t["mean_ranks"], p, palette=colours),
+        "cd_diagram": when(
+            "pairwise",
+            lambda p: plots.plot_cd_diagram(
+                t["cd_ranks"], t["pairwise"], p, alpha=alpha, palette=colours
+            ),
+            "critical-difference diagram",
+            "fewer than two optimizers",
+        ),
+        "p_a_better": when(
+            "pairwise",
+            lambda p: plots.plot_p_a_better(t["pairwise"], p),
+            "P(A > B)",
+            "fewer than two optimizers",
+        ),
+        "anytime_trials": anytime("trials"),
+        "anytime_epochs": anytime("epochs"),
+        "anytime_seconds": anytime("seconds"),
+        "expected_max": when(
+            "expected_max",
+            lambda p: plots.plot_expected_max(t["expected_max"], p, palette=colours),
+            "expected best validation score vs trials",
+            "no i.i.d. (random-search) optimizer in the experiment",
+        ),
+        "budget_ranks": lambda p: plots.plot_budget_ranks(t["budget_ranks"], p, palette=colours),
+        "cost": lambda p: plots.plot_cost(t["cost"], p),
+        "density": lambda p: plots.plot_density(t["density"], p, palette=colours),
+        "models": when(
+            "models",
+            lambda p: plots.plot_models(t["models"], p, pairwise=t["model_pairwise"]),
+            "model comparison",
+            no_models,
+        ),
+        "model_expected_max": when(
+            "model_expected_max",
+            lambda p: plots.plot_model_expected_max(t["model_expected_max"], p),
+            "expected best validation score per model",
+            no_models if t["models"].empty else "no i.i.d. optimizer tuned the compared models",
+        ),
+    }
+
+
+def _draw(stats_dir: str, fig_dir: str, names: Sequence[str]) -> dict[str, str]:
+    """Draw the figures ``names`` (file names); a worker of :func:`plot`."""
+    makers = _figure_makers(Path(stats_dir))
+    return {stem(n): str(makers[stem(n)](Path(fig_dir) / n)) for n in names}
+
+
+def plot(
+    stats_dir: str | os.PathLike[str], fig_dir: str | os.PathLike[str], *, jobs: int = 1
+) -> dict[str, Path]:
+    """Draw every figure of :data:`~tunebench.outputs.FIGURE_FILES` from a :func:`compare` dir.
+
+    A figure whose table is empty (no i.i.d. optimizer for the expected-max curves, no task
+    with epochs, no model comparison declared) is drawn as a short message, so that every
+    declared output exists.
 
     Args:
         stats_dir: Directory written by :func:`compare`.
         fig_dir: Directory for the PNGs (created).
+        jobs: Worker processes (spawned, each drawing a share of the figures); 1 draws here.
 
     Returns:
-        Name → path of ``anytime.png``, ``test_scores.png`` and ``ranks.png``.
+        Figure stem (``"cd_diagram"``, ...) → path, in the order of ``FIGURE_FILES``.
     """
-    from tunebench import plots  # matplotlib only when figures are wanted
+    src, dst = str(stats_dir), str(fig_dir)
+    Path(dst).mkdir(parents=True, exist_ok=True)
+    jobs = max(1, min(jobs, len(FIGURE_FILES)))
+    if jobs == 1:
+        done = _draw(src, dst, FIGURE_FILES)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-    src, dst = Path(stats_dir), Path(fig_dir)
-    band = pd.read_csv(src / STATS_FILES["anytime"])
-    scores = pd.read_csv(src / STATS_FILES["scores"])
-    mean_rank = pd.read_csv(src / STATS_FILES["mean_ranks"])
-    return {
-        "anytime": plots.plot_anytime(band, dst / FIGURES["anytime"]),
-        "test_scores": plots.plot_test_scores(scores, dst / FIGURES["test_scores"]),
-        "ranks": plots.plot_ranks(mean_rank, dst / FIGURES["ranks"]),
-    }
+        shares = [list(FIGURE_FILES[i::jobs]) for i in range(jobs)]
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            done = {}
+            for part in pool.map(_draw, [src] * jobs, [dst] * jobs, shares):
+                done.update(part)
+    return {stem(n): Path(done[stem(n)]) for n in FIGURE_FILES}
+
+
+def summarise(
+    stats_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write the Markdown summary of a :func:`compare` directory (:mod:`tunebench.summary`).
+
+    Args:
+        stats_dir: Directory written by :func:`compare`.
+        path: Markdown file to write (default ``<stats_dir>/summary.md``; the workflow writes
+            ``results/summary.md``).
+
+    Returns:
+        The path written.
+    """
+    from tunebench.summary import render_summary
+
+    src = Path(stats_dir)
+    family = json.loads((src / "family.json").read_text(encoding="utf-8"))
+    text = render_summary(
+        task_scores=_read(src, "task_scores.csv"),
+        mean_ranks=_read(src, "mean_ranks.csv"),
+        omnibus=_read(src, "omnibus.csv"),
+        pairwise=_read(src, "pairwise.csv"),
+        family=family,
+        aggregates=_read(src, "aggregates.csv"),
+        model_pairwise=_read(src, "model_pairwise.csv"),
+    )
+    return _write_text(text, Path(path) if path is not None else src / SUMMARY_FILE)

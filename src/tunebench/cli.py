@@ -115,6 +115,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    import json
+
     import pandas as pd
 
     from tunebench.analysis import compare
@@ -130,16 +132,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
         block=args.block,
         n_boot=args.n_boot,
         random_state=args.random_state,
+        comparisons=json.loads(args.comparisons) if args.comparisons else None,
+        jobs=args.jobs,
     )
     for path in written.values():
         print(path)
     return 0
 
 
+def cmd_summarise(args: argparse.Namespace) -> int:
+    from tunebench.analysis import summarise
+
+    print(summarise(Path(args.stats), Path(args.out)))
+    return 0
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from tunebench.analysis import plot
 
-    for path in plot(Path(args.stats), Path(args.out)).values():
+    for path in plot(Path(args.stats), Path(args.out), jobs=args.jobs).values():
         print(path)
     return 0
 
@@ -206,7 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block", choices=["task", "task_seed"], default="task")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("--comparisons", help="JSON: model-comparison group -> tasks")
+    p.add_argument("--jobs", type=int, default=1, help="worker threads")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("summarise", help="the headline results in words (Markdown)")
+    p.add_argument("stats")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_summarise)
 
     p = sub.add_parser("log-analysis", help="log tables and figures to an MLflow analysis run")
     p.add_argument("files", nargs="+")
@@ -217,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="figures from the comparison tables")
     p.add_argument("stats")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_plot)
     return parser

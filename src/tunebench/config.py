@@ -101,6 +101,17 @@ def _check_semantics(config: dict[str, Any]) -> None:
                 SearchSpace.from_config(task["space"])
             except SpaceError as exc:
                 raise ConfigError(f"tasks.{name}.{exc}") from None
+    epoch_budgets = [name for name, spec in config["budgets"].items() if "epochs" in spec]
+    no_epochs = [name for name, task in config["tasks"].items() if task["kind"] != "torch"]
+    if epoch_budgets and no_epochs:
+        raise ConfigError(
+            f"budgets.{epoch_budgets[0]}: an epochs budget needs tasks that train in epochs; "
+            f"{no_epochs} do not (use trials or seconds, or a separate config)"
+        )
+    for group, tasks in config["comparisons"].items():
+        unknown = [t for t in tasks if t not in config["tasks"]]
+        if unknown:
+            raise ConfigError(f"comparisons.{group}: unknown task(s) {unknown}")
     primary = config["analysis"]["primary_budget"]
     if primary is not None and primary not in config["budgets"]:
         raise ConfigError(

@@ -1,199 +1,383 @@
 """Figures drawn from the outputs of :mod:`tunebench.stats` (never computing statistics here).
 
-Each function takes a DataFrame and an output path, writes a PNG (atomically, dpi 120),
-closes its figure and returns the path. The Agg backend is selected on import.
+Each function takes the table(s) that :func:`tunebench.analysis.compare` writes and an output
+path, draws one figure in the one tunebench style (seaborn white grid, paper context,
+colour-blind-safe palette), writes a PNG atomically (dpi 120), closes the figure and returns
+the path. Reshaping a table for a plot (a pivot, a filter) is allowed; estimating is not.
+Budget-related figures live in :mod:`tunebench.plots_budget` and are re-exported here.
+The Agg backend is selected on import.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import textwrap
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.figure import Figure
 
-__all__ = ["DPI", "plot_anytime", "plot_ranks", "plot_test_scores"]
+from tunebench._plotutil import (
+    BETTER,
+    DPI,
+    first,
+    grid,
+    palette,
+    require,
+    save,
+    styled,
+    task_title,
+)
+from tunebench.plots_budget import (
+    plot_anytime,
+    plot_budget_ranks,
+    plot_cost,
+    plot_density,
+    plot_expected_max,
+    plot_model_expected_max,
+    plot_models,
+)
 
-DPI = 120
-_BETTER = {"minimize": "lower is better", "maximize": "higher is better"}
+__all__ = [
+    "DPI",
+    "optimizer_palette",
+    "plot_aggregates",
+    "plot_anytime",
+    "plot_budget_ranks",
+    "plot_cd_diagram",
+    "plot_cost",
+    "plot_density",
+    "plot_expected_max",
+    "plot_message",
+    "plot_model_expected_max",
+    "plot_models",
+    "plot_p_a_better",
+    "plot_profiles",
+    "plot_ranks",
+    "plot_test_scores",
+]
 
-
-def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    """Write ``fig`` as PNG via a temporary file and ``os.replace``; always close it."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    finally:
-        plt.close(fig)
-    return path
-
-
-def _require(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(f"{what} lacks column(s) {missing}")
-    if df.empty:
-        raise ValueError(f"{what} is empty: nothing to plot")
-
-
-def _first(df: pd.DataFrame, column: str, default: object = None) -> object:
-    if column in df.columns and df[column].notna().any():
-        return df[column].dropna().iloc[0]
-    return default
-
-
-def _task_title(df: pd.DataFrame, task: object) -> str:
-    direction = _first(df, "direction")
-    return f"{task} ({direction})" if direction else str(task)
-
-
-def _draw_band(
-    data: pd.DataFrame, color: object = None, label: str | None = None, **_: object
-) -> None:
-    d = data.sort_values("x")
-    ax = plt.gca()
-    ax.plot(d["x"], d["mean"], drawstyle="steps-post", color=color, label=label, lw=1.5)
-    ax.fill_between(
-        d["x"], d["ci_low"], d["ci_high"], step="post", color=color, alpha=0.2, linewidth=0
-    )
+_AGGREGATE_LABELS = {"median": "Median", "iqm": "IQM", "mean": "Mean"}
 
 
-def plot_anytime(
-    band: pd.DataFrame,
-    path: str | os.PathLike[str],
-    currency: str | None = None,
-    *,
-    log_x: bool = False,
-) -> Path:
-    """Best-so-far mean curve with its bootstrap band per optimizer, one panel per task.
+def _palette(names: Iterable[str], given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Colours of ``names`` (the ``palette`` argument of the figures shadows the helper)."""
+    return palette(names, given)
+
+
+def optimizer_palette(names: Iterable[object]) -> dict[str, Any]:
+    """One colour per optimizer (sorted names), to pass to every figure as ``palette``."""
+    return palette(names)
+
+
+@styled
+def plot_message(path: str | os.PathLike[str], title: str, message: str) -> Path:
+    """A figure that says why there is nothing to show (the workflow needs every file).
 
     Args:
-        band: Output of :func:`tunebench.stats.bootstrap_band` grouped by task and optimizer.
         path: PNG to write.
-        currency: x-axis label (default: the band's ``currency`` column, else ``trials``).
-        log_x: Logarithmic x axis.
-
-    Returns:
-        ``path``.
+        title: What the figure would show.
+        message: Why it is empty, e.g. "no i.i.d. (random-search) optimizer in the experiment".
     """
-    _require(band, ("task", "optimizer", "x", "mean", "ci_low", "ci_high"), "band")
-    currency = currency or str(_first(band, "currency", "trials"))
-    normalised = bool(_first(band, "normalised", False))
-    tasks = sorted(band["task"].unique())
-    optimizers = sorted(band["optimizer"].astype(str).unique())
-    g = sns.FacetGrid(
-        band.assign(optimizer=band["optimizer"].astype(str)),
-        col="task",
-        col_order=tasks,
-        col_wrap=min(3, len(tasks)),
-        hue="optimizer",
-        hue_order=optimizers,
-        sharex=False,
-        sharey=False,
-        height=3.0,
-        aspect=1.3,
-    )
-    g.map_dataframe(_draw_band)
-    for task, ax in g.axes_dict.items():
-        sub = band[band["task"] == task]
-        direction = "minimize" if normalised else _first(sub, "direction")
-        what = "normalised best so far" if normalised else "best validation so far"
-        better = _BETTER.get(str(direction))
-        ax.set_ylabel(f"{what}\n({better})" if better else what)
-        ax.set_xlabel(f"cumulative {currency}")
-        ax.set_title(_task_title(sub, task))
-        if log_x:
-            ax.set_xscale("log")
-    g.add_legend(title="optimizer")
-    g.figure.subplots_adjust(wspace=0.3)
-    return _save(g.figure, path)
+    fig, ax = plt.subplots(figsize=(6.0, 1.8))
+    ax.axis("off")
+    ax.set_title(title)
+    ax.text(0.5, 0.45, textwrap.fill(message, 70), ha="center", va="center", wrap=True)
+    return save(fig, path)
 
 
-def plot_test_scores(scores: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+@styled
+def plot_test_scores(
+    scores: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    palette: Mapping[str, Any] | None = None,
+) -> Path:
     """Final test score of each study: box per optimizer, seeds as points, one panel per task.
 
     Args:
-        scores: Output of :func:`tunebench.stats.study_scores` (``task, optimizer,
-            test_value``; ``direction`` and ``metric`` label the axes when present).
+        scores: ``scores.csv`` (:func:`tunebench.stats.study_scores`): ``task, optimizer,
+            test_value``; ``direction`` and ``metric`` label the axes when present.
         path: PNG to write.
+        palette: Optimizer → colour.
 
     Returns:
         ``path``.
     """
-    _require(scores, ("task", "optimizer", "test_value"), "scores")
+    require(scores, ("task", "optimizer", "test_value"), "scores")
     data = scores.assign(optimizer=scores["optimizer"].astype(str))
     tasks = sorted(data["task"].unique())
     order = sorted(data["optimizer"].unique())
-    g = sns.catplot(
-        data=data,
-        x="optimizer",
-        y="test_value",
-        col="task",
-        col_order=tasks,
-        col_wrap=min(3, len(tasks)),
-        kind="box",
-        order=order,
-        hue="optimizer",
-        hue_order=order,
-        legend=False,
-        sharey=False,
-        showfliers=False,
-        boxprops={"alpha": 0.5},
-        height=3.0,
-        aspect=1.3,
-    )
-    g.map_dataframe(
-        sns.stripplot, x="optimizer", y="test_value", order=order, color="k", size=3, jitter=0.15
-    )
-    for task, ax in g.axes_dict.items():
+    colours = _palette(order, palette)
+    fig, axes = grid(len(tasks), width=3.9, height=3.0)
+    jitter = np.random.default_rng(0)  # horizontal spread of the points only
+    for ax, task in zip(axes, tasks, strict=True):
         sub = data[data["task"] == task]
-        metric = _first(sub, "metric", "score")
-        better = _BETTER.get(str(_first(sub, "direction")))
+        values = [sub.loc[sub["optimizer"] == o, "test_value"].dropna().to_numpy() for o in order]
+        shown = [i for i, v in enumerate(values) if v.size]
+        if not shown:
+            ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
+            continue
+        boxes = ax.boxplot(
+            [values[i] for i in shown], positions=shown, widths=0.6, patch_artist=True,
+            showfliers=False, medianprops={"color": "k"},
+        )  # fmt: skip
+        for i, patch in zip(shown, boxes["boxes"], strict=True):
+            patch.set_facecolor(colours[order[i]])
+            patch.set_alpha(0.5)
+        for i in shown:
+            x = i + jitter.uniform(-0.15, 0.15, size=values[i].size)
+            ax.scatter(x, values[i], s=9, color="k", lw=0, zorder=3)
+        ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
+        metric = first(sub, "metric", "score")
+        better = BETTER.get(str(first(sub, "direction")))
         ax.set_ylabel(f"test {metric} ({better})" if better else f"test {metric}")
-        ax.set_title(_task_title(sub, task))
-        ax.tick_params(axis="x", labelrotation=30)
-    return _save(g.figure, path)
+        ax.set_title(task_title(sub, task))
+    return save(fig, path)
 
 
-def plot_ranks(mean_ranks: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+@styled
+def plot_ranks(
+    mean_ranks: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    palette: Mapping[str, Any] | None = None,
+) -> Path:
     """Mean rank per optimizer with its bootstrap CI, best at the top.
 
     Args:
-        mean_ranks: Output of :func:`tunebench.stats.mean_ranks`.
+        mean_ranks: ``mean_ranks.csv`` (:func:`tunebench.stats.mean_ranks`).
+        path: PNG to write.
+        palette: Optimizer → colour.
+
+    Returns:
+        ``path``.
+    """
+    require(mean_ranks, ("optimizer", "mean_rank", "ci_low", "ci_high"), "mean_ranks")
+    d = mean_ranks.sort_values("mean_rank", kind="stable").reset_index(drop=True)
+    d["optimizer"] = d["optimizer"].astype(str)
+    colours = _palette(d["optimizer"], palette)
+    y = np.arange(len(d))
+    fig, ax = plt.subplots(figsize=(5.0, 1.2 + 0.4 * len(d)))
+    err = np.vstack([d["mean_rank"] - d["ci_low"], d["ci_high"] - d["mean_rank"]])
+    for i, row in d.iterrows():
+        ax.errorbar(
+            row["mean_rank"], y[i], xerr=err[:, [i]], fmt="o", capsize=3,
+            color=colours[row["optimizer"]],
+        )  # fmt: skip
+    ax.set_yticks(y, d["optimizer"])
+    ax.invert_yaxis()
+    n_blocks = first(d, "n_blocks")
+    suffix = f" over {int(n_blocks)} blocks" if n_blocks is not None else ""
+    ax.set_xlabel(f"mean rank (1 = best){suffix}")
+    ax.grid(axis="y", alpha=0.0)
+    sns.despine(fig=fig, left=True)
+    return save(fig, path)
+
+
+def _p_matrix(pairwise: pd.DataFrame, names: list[str], column: str, fill: float) -> pd.DataFrame:
+    """Symmetric names × names matrix of ``column`` from the long pairwise table."""
+    m = pd.DataFrame(fill, index=names, columns=names, dtype=float)
+    for a, b, v in pairwise[["optimizer_a", "optimizer_b", column]].itertuples(index=False):
+        if str(a) in m.index and str(b) in m.index:
+            m.loc[str(a), str(b)] = m.loc[str(b), str(a)] = v
+    return m
+
+
+@styled
+def plot_cd_diagram(
+    cd_ranks: pd.DataFrame,
+    pairwise: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    alpha: float = 0.05,
+    palette: Mapping[str, Any] | None = None,
+) -> Path:
+    """Critical-difference diagram: mean ranks, bars joining optimizers not found different.
+
+    Positions are the mean ranks over the Friedman blocks; a bar joins optimizers whose
+    pairwise Wilcoxon test is not rejected after the correction (``p_adjusted > alpha``),
+    the construction of Benavoli et al. (2016) drawn with
+    :func:`scikit_posthocs.critical_difference_diagram` (Demšar, 2006, Fig. 1-2). Nemenyi's
+    CD is quoted in the title, for comparison with the literature, when ``cd_ranks`` has it.
+
+    Args:
+        cd_ranks: ``cd_ranks.csv`` (:func:`tunebench.stats.cd_ranks`, optionally with ``cd``).
+        pairwise: ``pairwise.csv`` (:func:`tunebench.stats.pairwise_wilcoxon`).
+        path: PNG to write.
+        alpha: Level of the bars.
+        palette: Optimizer → colour.
+
+    Returns:
+        ``path``.
+    """
+    import scikit_posthocs as sp
+
+    require(cd_ranks, ("optimizer", "mean_rank"), "cd_ranks")
+    require(pairwise, ("optimizer_a", "optimizer_b", "p_adjusted"), "pairwise")
+    ranks = pd.Series(
+        cd_ranks["mean_rank"].to_numpy(dtype=float), index=cd_ranks["optimizer"].astype(str)
+    )
+    names = sorted(ranks.index)
+    sig = _p_matrix(pairwise, names, "p_adjusted", 1.0).fillna(1.0)
+    for n in names:
+        sig.loc[n, n] = 1.0
+    cd = first(cd_ranks, "cd")
+    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.35 * len(names)))
+    sp.critical_difference_diagram(
+        ranks, sig, ax=ax, alpha=alpha, color_palette=_palette(names, palette)
+    )
+    ax.grid(False)
+    method = first(pairwise, "method", "holm")
+    n_blocks = first(cd_ranks, "n_blocks")
+    blocks = f" over {int(n_blocks)} blocks" if n_blocks is not None else ""
+    nemenyi = f"; Nemenyi CD = {float(cd):.2f}" if cd is not None and np.isfinite(cd) else ""
+    ax.set_title(
+        f"mean rank{blocks} (1 = best){nemenyi}\n"
+        f"bars join optimizers not found different (Wilcoxon, {method}, α = {alpha:g})",
+        fontsize="medium",
+    )
+    return save(fig, path)
+
+
+@styled
+def plot_p_a_better(pairwise: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Heat map of P(row optimizer better than column optimizer), with intervals.
+
+    Cell (A, B) shows ``p_a_better`` for the pair and its bootstrap interval; (B, A) shows
+    ``1 - p``. An asterisk marks pairs rejected by the corrected Wilcoxon test. 0.5 means no
+    difference (Bouthillier et al., 2021).
+
+    Args:
+        pairwise: ``pairwise.csv``.
         path: PNG to write.
 
     Returns:
         ``path``.
     """
-    _require(mean_ranks, ("optimizer", "mean_rank", "ci_low", "ci_high"), "mean_ranks")
-    d = mean_ranks.sort_values("mean_rank", kind="stable").reset_index(drop=True)
-    y = np.arange(len(d))
-    fig, ax = plt.subplots(figsize=(5.0, 1.2 + 0.4 * len(d)))
-    err = np.vstack([d["mean_rank"] - d["ci_low"], d["ci_high"] - d["mean_rank"]])
-    colors = sns.color_palette(n_colors=len(d))
-    for i, row in d.iterrows():
-        ax.errorbar(row["mean_rank"], y[i], xerr=err[:, [i]], fmt="o", capsize=3, color=colors[i])
-    ax.set_yticks(y, d["optimizer"].astype(str))
-    ax.invert_yaxis()
-    n_blocks = _first(d, "n_blocks")
-    suffix = f" over {int(n_blocks)} blocks" if n_blocks is not None else ""
-    ax.set_xlabel(f"mean rank (1 = best){suffix}")
-    ax.grid(axis="x", alpha=0.3)
-    sns.despine(fig=fig)
-    return _save(fig, path)
+    require(
+        pairwise,
+        ("optimizer_a", "optimizer_b", "p_a_better", "p_a_better_low", "p_a_better_high"),
+        "pairwise",
+    )
+    names = sorted({*pairwise["optimizer_a"].astype(str), *pairwise["optimizer_b"].astype(str)})
+    p = pd.DataFrame(np.nan, index=names, columns=names)
+    text = pd.DataFrame("", index=names, columns=names)
+    for row in pairwise.itertuples(index=False):
+        a, b = str(row.optimizer_a), str(row.optimizer_b)
+        star = "*" if bool(getattr(row, "reject", False)) else ""
+        lo, hi = row.p_a_better_low, row.p_a_better_high
+        p.loc[a, b], p.loc[b, a] = row.p_a_better, 1.0 - row.p_a_better
+        text.loc[a, b] = f"{row.p_a_better:.2f}{star}\n[{lo:.2f}, {hi:.2f}]"
+        text.loc[b, a] = f"{1 - row.p_a_better:.2f}{star}\n[{1 - hi:.2f}, {1 - lo:.2f}]"
+    size = 1.6 + 1.0 * len(names)
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    sns.heatmap(
+        p.astype(float), annot=text.to_numpy(), fmt="", cmap="vlag_r", vmin=0.0, vmax=1.0,
+        center=0.5, square=True, linewidths=0.5, cbar_kws={"label": "P(row better than column)"},
+        annot_kws={"fontsize": "small"}, ax=ax,
+    )  # fmt: skip
+    ax.grid(False)
+    ax.set_xlabel("column optimizer (B)")
+    ax.set_ylabel("row optimizer (A)")
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.tick_params(axis="y", labelrotation=0)
+    ax.set_title("P(A better than B) [95% CI]; * = significant after correction")
+    return save(fig, path)
+
+
+@styled
+def plot_aggregates(
+    aggregates: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    palette: Mapping[str, Any] | None = None,
+) -> Path:
+    """Median, IQM and mean of the normalised scores per optimizer, with their intervals.
+
+    The interval-estimate plot of Agarwal et al. (2021, Fig. 1): one panel per aggregate,
+    one row per optimizer, the stratified-bootstrap interval as a bar and the point estimate
+    as a tick. Normalised scores: 0 = optimum, 1 = baseline (lower is better).
+
+    Args:
+        aggregates: ``aggregates.csv`` (:func:`tunebench.stats.aggregates`).
+        path: PNG to write.
+        palette: Optimizer → colour.
+
+    Returns:
+        ``path``.
+    """
+    require(aggregates, ("optimizer", "aggregate", "estimate", "ci_low", "ci_high"), "aggregates")
+    d = aggregates.assign(optimizer=aggregates["optimizer"].astype(str))
+    kinds = [k for k in _AGGREGATE_LABELS if k in set(d["aggregate"])]
+    names = sorted(d["optimizer"].unique())
+    colours = _palette(names, palette)
+    fig, axes = plt.subplots(
+        1, len(kinds), figsize=(3.0 * len(kinds), 1.2 + 0.45 * len(names)), sharey=True,
+        squeeze=False, constrained_layout=True,
+    )  # fmt: skip
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        sub = d[d["aggregate"] == kind].set_index("optimizer")
+        for i, name in enumerate(names):
+            if name not in sub.index:
+                continue
+            r = sub.loc[name]
+            ax.barh(
+                i, r["ci_high"] - r["ci_low"], left=r["ci_low"], height=0.6,
+                color=colours[name], alpha=0.75,
+            )  # fmt: skip
+            ax.vlines(r["estimate"], i - 0.3, i + 0.3, color="k", lw=1.5)
+        ax.set_title(_AGGREGATE_LABELS[kind])
+        ax.grid(axis="y", alpha=0.0)
+    fig.supxlabel("normalised test score (0 = optimum, 1 = baseline; lower is better)")
+    axes[0][0].set_yticks(np.arange(len(names)), names)
+    axes[0][0].invert_yaxis()
+    sns.despine(fig=fig, left=True)
+    return save(fig, path)
+
+
+@styled
+def plot_profiles(
+    profiles: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    palette: Mapping[str, Any] | None = None,
+) -> Path:
+    """Performance profiles: fraction of studies with normalised score ≤ τ, with bands.
+
+    Higher curves are better; τ = 0 is the optimum and τ = 1 the baseline's mean (dotted).
+
+    Args:
+        profiles: ``profiles.csv`` (:func:`tunebench.stats.performance_profiles`).
+        path: PNG to write.
+        palette: Optimizer → colour.
+
+    Returns:
+        ``path``.
+    """
+    require(profiles, ("optimizer", "tau", "fraction", "ci_low", "ci_high"), "profiles")
+    d = profiles.assign(optimizer=profiles["optimizer"].astype(str))
+    names = sorted(d["optimizer"].unique())
+    colours = _palette(names, palette)
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    for name in names:
+        sub = d[d["optimizer"] == name].sort_values("tau")
+        ax.plot(
+            sub["tau"], sub["fraction"], color=colours[name], label=name, lw=1.5,
+            drawstyle="steps-post",
+        )  # fmt: skip
+        ax.fill_between(
+            sub["tau"], sub["ci_low"], sub["ci_high"], color=colours[name], alpha=0.2, lw=0,
+            step="post",
+        )  # fmt: skip
+    for tau in (0.0, 1.0):
+        ax.axvline(tau, color="0.4", ls=":", lw=1)
+    ax.set_xlabel("τ (normalised score: 0 = optimum, 1 = baseline)")
+    ax.set_ylabel("fraction of studies with score ≤ τ")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(title="optimizer", loc="lower right")
+    return save(fig, path)

@@ -79,6 +79,11 @@ class Recorder:
         tracker: MlflowTracker | None = None,
         progress: TextIO | None = sys.stderr,
     ) -> None:
+        if budget.currency == "epochs" and not task.max_fidelity:
+            raise ValueError(
+                f"budgets.{budget.name}: an epochs budget needs a task that trains in epochs; "
+                f"{task.name!r} does not"
+            )
         self.study_dir = Path(study_dir)
         self.study_dir.mkdir(parents=True, exist_ok=True)
         self.key = key

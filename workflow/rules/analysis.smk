@@ -20,52 +20,67 @@ rule compare_optimizers:
     input:
         "results/trials.parquet",
     output:
-        report(
-            expand("results/stats/{name}.csv", name=STATS),
-            caption="../report/stats.rst",
-            category="Statistics",
-        ),
-        family="results/stats/family.json",
+        [
+            report(
+                f"results/stats/{name}",
+                caption="../report/stats.rst",
+                category="Tables",
+            )
+            for name in STATS_FILES
+        ],
     log:
         "results/logs/compare_optimizers.log",
     conda:
         "../../envs/analysis.yaml"
+    threads: 4
     params:
         budget=PRIMARY_BUDGET,
         analysis=config["analysis"],
+        comparisons=json.dumps(config["comparisons"]),
     shell:
         "tunebench compare {input} --out results/stats --budget {params.budget:q}"
         " --alpha {params.analysis[alpha]} --correction {params.analysis[correction]}"
         " --baseline {params.analysis[baseline]:q} --block {params.analysis[block]}"
         " --n-boot {params.analysis[n_boot]} --random-state {params.analysis[random_state]}"
-        " > {log} 2>&1"
+        " --comparisons {params.comparisons:q} --jobs {threads} > {log} 2>&1"
 
 
 rule plot_comparison:
     input:
         rules.compare_optimizers.output,
     output:
-        anytime=report(
-            "results/figures/anytime.png",
-            caption="../report/anytime.rst",
-            category="Figures",
-        ),
-        test_scores=report(
-            "results/figures/test_scores.png",
-            caption="../report/test_scores.rst",
-            category="Figures",
-        ),
-        ranks=report(
-            "results/figures/ranks.png",
-            caption="../report/ranks.rst",
-            category="Figures",
-        ),
+        [
+            report(
+                f"results/figures/{name}",
+                caption=f"../report/{FIGURE_CAPTIONS[name]}",
+                category=FIGURE_CATEGORIES[name],
+            )
+            for name in FIGURE_FILES
+        ],
     log:
         "results/logs/plot_comparison.log",
     conda:
         "../../envs/analysis.yaml"
+    threads: 4
     shell:
-        "tunebench plot results/stats --out results/figures > {log} 2>&1"
+        "tunebench plot results/stats --out results/figures --jobs {threads} > {log} 2>&1"
+
+
+rule summarise_comparison:
+    input:
+        rules.compare_optimizers.output,
+    output:
+        report(
+            f"results/{SUMMARY_FILE}",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
+    log:
+        "results/logs/summarise_comparison.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "tunebench summarise results/stats --out {output} > {log} 2>&1"
 
 
 rule log_analysis:
@@ -73,14 +88,15 @@ rule log_analysis:
         mlflow="results/mlflow/experiment.json",
         stats=rules.compare_optimizers.output,
         figures=rules.plot_comparison.output,
+        summary=rules.summarise_comparison.output,
     output:
         "results/mlflow/analysis_run.json",
-    params:
-        analysis=json.dumps({**config["analysis"], "primary_budget": PRIMARY_BUDGET}),
     log:
         "results/logs/log_analysis.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        analysis=json.dumps({**config["analysis"], "primary_budget": PRIMARY_BUDGET}),
     shell:
-        "tunebench log-analysis {input.stats} {input.figures} --mlflow {input.mlflow}"
-        " --params {params.analysis:q} --out {output} > {log} 2>&1"
+        "tunebench log-analysis {input.stats} {input.figures} {input.summary}"
+        " --mlflow {input.mlflow} --params {params.analysis:q} --out {output} > {log} 2>&1"

@@ -5,6 +5,13 @@ from snakemake.utils import validate
 
 from tunebench.config import ConfigError, validate_config
 from tunebench.matrix import expand_matrix
+from tunebench.outputs import (
+    FIGURE_CAPTIONS,
+    FIGURE_CATEGORIES,
+    FIGURE_FILES,
+    STATS_FILES,
+    SUMMARY_FILE,
+)
 
 try:
     validate_config(config)
@@ -15,8 +22,6 @@ validate(config, schema="../schemas/config.schema.yaml")
 CELLS = {(c.task, c.optimizer, c.budget, str(c.seed)): c for c in expand_matrix(config)}
 STUDY = "results/studies/{task}/{optimizer}/{budget}/seed{seed}"
 PRIMARY_BUDGET = config["analysis"]["primary_budget"] or next(iter(config["budgets"]))
-STATS = ["scores", "ranks", "mean_ranks", "friedman", "pairwise", "anytime"]
-FIGURES = ["anytime", "test_scores", "ranks"]
 
 
 def _alternatives(names):
@@ -62,8 +67,8 @@ def all_outputs():
     return [
         "results/trials.parquet",
         "results/curves.parquet",
-        *[f"results/stats/{name}.csv" for name in STATS],
-        "results/stats/family.json",
-        *[f"results/figures/{name}.png" for name in FIGURES],
+        *[f"results/stats/{name}" for name in STATS_FILES],
+        *[f"results/figures/{name}" for name in FIGURE_FILES],
+        f"results/{SUMMARY_FILE}",
         "results/mlflow/analysis_run.json",
     ]

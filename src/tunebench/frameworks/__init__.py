@@ -44,6 +44,24 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
         ("hyperopt",),
         "pip install 'tunebench[hyperopt]'",
     ),
+    "ax": FrameworkInfo(
+        "tunebench.frameworks.ax_adapter:AxOptimizer",
+        "ax-platform",
+        ("ax", "botorch"),
+        "pip install 'tunebench[ax]'",
+    ),
+    "sklearn": FrameworkInfo(
+        "tunebench.frameworks.sklearn_adapter:SklearnSearchOptimizer",
+        "scikit-learn",
+        ("sklearn", "scipy"),
+        "pip install tunebench  # scikit-learn is a core dependency",
+    ),
+    "ray": FrameworkInfo(
+        "tunebench.frameworks.ray_adapter:RayOptimizer",
+        "ray",
+        ("ray",),
+        "pip install 'tunebench[ray]'",
+    ),
 }
 
 

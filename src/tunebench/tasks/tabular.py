@@ -122,7 +122,7 @@ class SklearnTask(Task):
         data = self.data()
         values = coerce_params(self.space, params)
         scores = []
-        with self._thread_limit():
+        with self.thread_limit():
             for train, val in data.folds:
                 est = make_estimator(self.model, values, seed)
                 est.fit(data.x_dev[train], data.y_dev[train])
@@ -133,12 +133,21 @@ class SklearnTask(Task):
         """Test accuracy after refitting on all dev rows with ``random_state=seed``."""
         data = self.data()
         est = make_estimator(self.model, coerce_params(self.space, params), seed)
-        with self._thread_limit():
+        with self.thread_limit():
             est.fit(data.x_dev, data.y_dev)
             return float(est.score(data.x_test, data.y_test))
 
+    def estimator(self, params: Mapping[str, Any], seed: int) -> Any:
+        """An unfitted estimator with ``params`` (space names) and ``random_state=seed``."""
+        return make_estimator(self.model, coerce_params(self.space, params), seed)
+
+    def estimator_key(self, name: str) -> str:
+        """The estimator parameter that space parameter ``name`` sets (``model__C`` for svc)."""
+        return f"model__{name}" if self.model == "svc" else name
+
     @contextlib.contextmanager
-    def _thread_limit(self) -> Iterator[None]:
+    def thread_limit(self) -> Iterator[None]:
+        """Cap BLAS/OpenMP threads at ``threads`` while fitting (no cap when ``None``)."""
         if self.threads is None:
             yield
             return

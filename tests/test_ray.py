@@ -1,0 +1,153 @@
+"""Ray Tune adapter: its space translation, schedulers, resume and what it leaves behind.
+
+The adapter contract (tests/test_adapters.py) runs over the ``ray-*`` entries of ADAPTERS; these
+tests cover what is particular to Ray. Each study starts a local Ray cluster (seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import MIXED_SPACE, QuadraticTask, params_of, run_quadratic
+
+from tunebench.frameworks import OptimizerConfigError, build_optimizer
+from tunebench.space import SearchSpace
+
+pytest.importorskip("ray.tune", reason="Ray Tune is not installed: pip install 'tunebench[ray]'")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SPACE = SearchSpace.from_config(MIXED_SPACE)
+
+
+def test_ray_native_space_round_trip():
+    from tunebench.frameworks.ray_adapter import from_tune, to_tune_space
+
+    native = to_tune_space(SPACE)
+    rng = np.random.default_rng(0)
+    samples = [
+        from_tune(SPACE, {k: d.sample(random_state=rng) for k, d in native.items()})
+        for _ in range(3000)
+    ]
+    for sample in samples:
+        SPACE.check(sample)  # types and domains
+    assert {s["n"] for s in samples} == set(range(1, 7))  # tune.randint excludes its upper bound
+    assert min(s["width"] for s in samples) == 4 and max(s["width"] for s in samples) == 256
+    assert min(s["lr"] for s in samples) < 2e-4 and max(s["lr"] for s in samples) > 5e-2
+    assert {s["act"] for s in samples} == {"relu", "tanh", "gelu"}
+
+
+def test_ray_searchers_translate_the_bounds():
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from ray.tune.search.optuna import OptunaSearch
+
+    from tunebench.frameworks.ray_adapter import to_tune_space
+
+    assert OptunaSearch.convert_search_space(to_tune_space(SPACE)) == {
+        "x": FloatDistribution(-2.0, 3.0),
+        "lr": FloatDistribution(1e-4, 1e-1, log=True),
+        "n": IntDistribution(1, 6),
+        "width": IntDistribution(4, 256, log=True),
+        "act": CategoricalDistribution(["relu", "tanh", "gelu"]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"search": "ax"}, "optimizers.o.search: unknown search 'ax'"),
+        ({"scheduler": "pbt"}, "optimizers.o.scheduler: unknown scheduler 'pbt'"),
+        (
+            {"scheduler": "asha", "scheduler_options": {"max_t": 9}},
+            "optimizers.o.scheduler_options: asha does not take ['max_t']",
+        ),
+        ({"search_options": {"n_startup_trials": 2}}, "optimizers.o.search_options: random"),
+        ({"max_concurrent": 0}, "optimizers.o.max_concurrent: must be >= 1"),
+    ],
+)
+def test_ray_bad_entries_are_one_line_errors(spec, message):
+    with pytest.raises(OptimizerConfigError) as error:
+        build_optimizer("o", {"framework": "ray", **spec})
+    assert str(error.value).startswith(message)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("scheduler", ["asha", "hyperband", "median"])
+def test_ray_schedulers_prune_on_epochs(scheduler, tmp_path):
+    import ray
+
+    spec = {"framework": "ray", "search": "random", "scheduler": scheduler}
+    task = QuadraticTask(max_epochs=6)
+    trials = run_quadratic("ray-random-fifo", tmp_path, trials=16, task=task, spec=spec)
+    assert not ray.is_initialized()  # shut down after the study
+    curves = pd.read_parquet(tmp_path / "curves.parquet")
+    pruned = trials[trials["status"] == "pruned"]
+    assert len(pruned) >= 3
+    assert (pruned["epochs"] < 6).all() and (pruned["error"] == "").all()
+    assert (trials.loc[trials["status"] == "complete", "epochs"] == 6).all()
+    assert len(curves) == trials["epochs"].sum() == trials["cum_epochs"].iloc[-1]
+    last = curves.groupby("trial")["value"].last()
+    assert np.allclose(pruned.set_index("trial")["value"], last[pruned["trial"]])
+    assert trials["algorithm"].iloc[0] == f"random+{scheduler}"
+
+
+def test_ray_epoch_budget_cuts_the_last_trial(tmp_path):
+    from tunebench.budget import Budget
+
+    task = QuadraticTask(max_epochs=4)
+    budget = Budget("e", "epochs", 10)
+    trials = run_quadratic("ray-random-fifo", tmp_path, task=task, budget=budget)
+    assert trials["epochs"].tolist() == [4, 4, 2]
+    assert trials["status"].tolist() == ["complete", "complete", "pruned"]
+    assert trials["error"].iloc[-1] == "cut after 2 epochs: the epoch budget is spent"
+
+
+def test_ray_resume_continues_the_search(tmp_path):
+    """A resumed study replays its trials through the searcher: it proposes what an
+    uninterrupted study would have (TPE after 2 random trials, so the history matters)."""
+    spec = {"framework": "ray", "search": "optuna", "search_options": {"n_startup_trials": 2}}
+    run_quadratic("ray-optuna-asha", tmp_path / "a", trials=4, seed=1, spec=spec)
+    resumed = run_quadratic("ray-optuna-asha", tmp_path / "a", trials=7, seed=1, spec=spec)
+    straight = run_quadratic("ray-optuna-asha", tmp_path / "b", trials=7, seed=1, spec=spec)
+    assert params_of(resumed) == params_of(straight)
+
+
+def test_ray_leaves_home_and_tmp_clean(tmp_path):
+    """A study with HOME pointing at an empty directory leaves it empty (Ray's auth token, usage
+    stats and results stay out of it) and removes its Ray temp dir."""
+    home, study = tmp_path / "home", tmp_path / "study"
+    home.mkdir()
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from conftest import QuadraticTask, run_quadratic
+        trials = run_quadratic("ray-optuna-asha", {str(study)!r}, trials=4,
+                               task=QuadraticTask(max_epochs=3))
+        print(len(trials))
+        """
+    )
+    before = set(Path(tempfile.gettempdir()).glob("tunebench-ray-*"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    # MLflow (imported by tunebench) writes ~/.config/mlflow/telemetry.json unless told not to
+    env.update(HOME=str(home), MLFLOW_DISABLE_TELEMETRY="true")
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "4"
+    assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == []
+    assert not (study / "ray_tmp").exists()
+    assert (study / "ray_results").is_dir()
+    # the short temp dir Ray got instead (the study dir is too deep for its sockets) is gone
+    assert set(Path(tempfile.gettempdir()).glob("tunebench-ray-*")) <= before
+    rows = [json.loads(line) for line in (study / "journal.jsonl").read_text().splitlines()]
+    assert [r["trial"] for r in rows] == [0, 1, 2, 3]
