@@ -491,9 +491,7 @@ def test_sklearn_estimator_path_seconds_budget_and_resource(tmp_path):
     curves = pd.read_parquet(tmp_path / "h" / "curves.parquet")
     assert sorted(curves["n_resources"].unique()) == [3.0, 9.0, 27.0]
     assert (trials["status"] == "complete").sum() == 1
-    with pytest.raises(
-        OptimizerConfigError, match="an epochs budget needs a task with a fidelity"
-    ):
+    with pytest.raises(ValueError, match="an epochs budget needs a task that trains in epochs"):
         run_quadratic("sklearn-random", tmp_path / "e", task=task, budget=Budget("e", "epochs", 5))
     with pytest.raises(OptimizerConfigError, match="max_resources: required"):
         build_optimizer("o", {"framework": "sklearn", "search": "halving", "resource": "max_iter"})

@@ -17,13 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MIXED_SPACE, QuadraticTask, params_of, run_quadratic
+from conftest import MIXED_SPACE, QuadraticTask, run_quadratic
 
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
 from tunebench.space import SearchSpace
 
 pytest.importorskip("ray.tune", reason="Ray Tune is not installed: pip install 'tunebench[ray]'")
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 SPACE = SearchSpace.from_config(MIXED_SPACE)
 
@@ -110,14 +109,26 @@ def test_ray_epoch_budget_cuts_the_last_trial(tmp_path):
     assert trials["error"].iloc[-1] == "cut after 2 epochs: the epoch budget is spent"
 
 
-def test_ray_resume_continues_the_search(tmp_path):
-    """A resumed study replays its trials through the searcher: it proposes what an
-    uninterrupted study would have (TPE after 2 random trials, so the history matters)."""
-    spec = {"framework": "ray", "search": "optuna", "search_options": {"n_startup_trials": 2}}
-    run_quadratic("ray-optuna-asha", tmp_path / "a", trials=4, seed=1, spec=spec)
-    resumed = run_quadratic("ray-optuna-asha", tmp_path / "a", trials=7, seed=1, spec=spec)
-    straight = run_quadratic("ray-optuna-asha", tmp_path / "b", trials=7, seed=1, spec=spec)
-    assert params_of(resumed) == params_of(straight)
+@pytest.mark.parametrize(
+    ("spec", "max_epochs"),
+    [
+        ({"search": "optuna", "search_options": {"n_startup_trials": 2}}, None),
+        ({"search": "random", "scheduler": "asha"}, 4),
+    ],
+    ids=["optuna-tpe", "random-asha"],
+)
+def test_ray_resume_continues_the_search(spec, max_epochs, tmp_path):
+    """A resumed study replays its trials through the searcher (TPE after 2 random trials, so the
+    history matters) and the scheduler (ASHA's rungs): it runs what an uninterrupted one would."""
+    spec = {"framework": "ray", **spec}
+    task = QuadraticTask(max_epochs=max_epochs)
+    cols = ["params", "status", "epochs"]
+    run_quadratic("ray-x", tmp_path / "a", trials=5, seed=1, spec=spec, task=task)
+    resumed = run_quadratic("ray-x", tmp_path / "a", trials=10, seed=1, spec=spec, task=task)
+    straight = run_quadratic("ray-x", tmp_path / "b", trials=10, seed=1, spec=spec, task=task)
+    pd.testing.assert_frame_equal(resumed[cols], straight[cols])
+    if max_epochs:
+        assert (straight["status"].iloc[5:] == "pruned").any()  # the rungs carried over
 
 
 def test_ray_leaves_home_and_tmp_clean(tmp_path):

@@ -25,6 +25,7 @@ def environment(**extra: str) -> dict[str, str]:
 
 def checkout(dest: Path) -> Path:
     """A copy of the workflow files, as a user's clone would have them."""
+    dest.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "workflow", "config", "profiles", "envs"):
         src = ROOT / name
         if src.is_dir():

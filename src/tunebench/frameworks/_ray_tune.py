@@ -79,6 +79,13 @@ def trainable(config: dict[str, Any], task: Task | None = None, seed: int = 0) -
     return {METRIC: result.value, TIME_ATTR: result.epochs, FINAL: True, PAYLOAD: payload}
 
 
+@dataclass(frozen=True)
+class _ReplayedTrial:
+    """Stands in for a recorded trial when it is replayed to a scheduler."""
+
+    trial_id: str
+
+
 @dataclass
 class _Live:
     """A trial the driver has handed to Ray and not yet recorded."""
@@ -101,9 +108,10 @@ class StudyState:
     recorder lives in the driver only and a study resumes from its journal, not from Ray's.
     """
 
-    def __init__(self, task: Task, recorder: Recorder) -> None:
+    def __init__(self, task: Task, recorder: Recorder, scheduler: Any = None) -> None:
         self.task = task
         self.recorder = recorder
+        self.scheduler = scheduler
         self.next_trial = recorder.n_trials
         self.live: dict[str, _Live] = {}
         self.recorded: dict[str, str] = {}  # Ray trial id -> recorded status
@@ -136,6 +144,33 @@ class StudyState:
             return None
         left = int(self.recorder.ledger.remaining(budget))
         return left if left < fidelity else None
+
+    def replay_scheduler(self) -> None:
+        """Show a resumed study's recorded trials to the scheduler as it saw them when they ran
+        (each relayed epoch, then the final result), so its rungs (ASHA) or running averages
+        (median rule) continue where they stopped."""
+        if self.scheduler is None:
+            return
+        fidelity = self.task.max_fidelity or 0
+        rows, curves = self.recorder.rows, self.recorder.curves
+        for i, (row, curve) in enumerate(zip(rows, curves, strict=True)):
+            trial = _ReplayedTrial(f"replay_{i:05d}")
+            self.scheduler.on_trial_add(None, trial)
+            cut = row["error"].startswith("cut after")
+            last: dict[str, float] | None = None
+            for k, point in enumerate(curve, 1):
+                if (
+                    k < fidelity
+                    and not (cut and k >= row["epochs"])
+                    and math.isfinite(point["value"])
+                ):
+                    last = {METRIC: point["value"], TIME_ATTR: point["epoch"]}
+                    self.scheduler.on_trial_result(None, trial, last)
+            if row["status"] != "pruned" or row["error"]:  # it ran to its end: its final result
+                last = {METRIC: row["value"], TIME_ATTR: row["epochs"]}
+                self.scheduler.on_trial_result(None, trial, last)
+            if last is not None:
+                self.scheduler.on_trial_complete(None, trial, last)
 
     def status(self, trial_id: str) -> str | None:
         """The recorded status of a Ray trial (``None`` until recorded)."""
@@ -352,6 +387,10 @@ class RecordingCallback(tune.Callback):
     def __init__(self, study: StudyState) -> None:
         self._study = study
 
+    def setup(self, **info: Any) -> None:
+        """Before the first trial: replay a resumed study to the scheduler."""
+        self._study.replay_scheduler()
+
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any):
         """Keep a per-epoch result, or record a final one."""
         self._study.on_result(trial.trial_id, result)
@@ -439,9 +478,9 @@ def make_scheduler(optimizer: RayOptimizer, task: Task, seed: int) -> Any:
 
 def fit(optimizer: RayOptimizer, task: Task, seed: int, recorder: Recorder) -> None:
     """Run one study with ``Tuner.fit`` (Ray is initialised by the caller)."""
-    study = StudyState(task, recorder)
-    searcher = HarnessSearcher(make_searcher(optimizer, seed), study, task.space)
     scheduler = make_scheduler(optimizer, task, seed)
+    study = StudyState(task, recorder, scheduler)
+    searcher = HarnessSearcher(make_searcher(optimizer, seed), study, task.space)
     budget = recorder.budget
     remaining = recorder.ledger.remaining(budget)
     cpus = max(1, (optimizer.num_cpus or _threads()) // optimizer.max_concurrent)

@@ -22,7 +22,8 @@ trial through the recorder exactly once (see :mod:`tunebench.frameworks._ray_tun
 ``num_samples`` is the remaining trials; epoch and seconds budgets end the study through a
 searcher that stops suggesting and a ``Stopper``; an epoch budget cuts the last trial inside the
 worker exactly as the recorder's reporter does. A resumed study replays its recorded trials
-through the searcher (same seed, same suggestions), so it continues as if never stopped.
+through the searcher (same seed, same suggestions) and the scheduler (its rungs), so it
+continues as if never stopped.
 
 Ray runs as a local cluster of ``num_cpus`` CPUs (default: ``$OMP_NUM_THREADS``, which the study
 runner sets to the job's threads), without dashboard, with its temp dir in the study directory

@@ -227,11 +227,6 @@ class SklearnSearchOptimizer(Optimizer):
 
     def run(self, task: Task, seed: int, recorder: Recorder) -> None:
         """Search until the recorder's budget is spent (or the grid is done)."""
-        if recorder.budget.currency == "epochs" and task.max_fidelity is None:
-            raise OptimizerConfigError(
-                f"optimizers.{self.name}: an epochs budget needs a task with a fidelity; "
-                f"{task.name} has none"
-            )
         from tunebench.tasks.tabular import SklearnTask
 
         if isinstance(task, SklearnTask):
