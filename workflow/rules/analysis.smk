@@ -54,6 +54,7 @@ rule plot_comparison:
                 f"results/figures/{name}",
                 caption=f"../report/{FIGURE_CAPTIONS[name]}",
                 category=FIGURE_CATEGORIES[name],
+                labels={"figure": name.removesuffix(".png")},
             )
             for name in FIGURE_FILES
         ],
