@@ -156,12 +156,20 @@ def test_optuna_native_space_round_trip():
     assert {t.params["n"] for t in study.trials} == set(range(1, 7))
 
 
-def test_optuna_median_pruner_prunes_on_epochs(tmp_path):
+@pytest.mark.parametrize(
+    ("pruner", "options"),
+    [
+        ("median", {"n_startup_trials": 3}),
+        ("successive_halving", {}),
+        ("hyperband", {}),
+    ],
+)
+def test_optuna_pruners_prune_on_epochs(pruner, options, tmp_path):
     spec = {
         "framework": "optuna",
         "sampler": "random",
-        "pruner": "median",
-        "pruner_options": {"n_startup_trials": 3},
+        "pruner": pruner,
+        "pruner_options": options,
     }
     task = QuadraticTask(max_epochs=6)
     trials = run_quadratic("optuna-random", tmp_path, trials=20, task=task, spec=spec)

@@ -1,4 +1,4 @@
-"""Tasks: synthetic optima, config errors, scikit-learn splits and the PyTorch MLP's curve."""
+"""Tasks: synthetic optima, config errors, scikit-learn splits and the PyTorch models' curves."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_synthetic_accepts_numpy_scalars() -> None:
         ({"kind": "quantum"}, "tasks.t.kind", "quantum"),
         ({"kind": "synthetic", "function": "ackley"}, "tasks.t.function", "ackley"),
         ({"kind": "sklearn", "model": "xgb", "dataset": "wine"}, "tasks.t.model", "xgb"),
-        ({"kind": "torch", "model": "cnn", "dataset": "digits"}, "tasks.t.model", "cnn"),
+        ({"kind": "torch", "model": "resnet", "dataset": "digits"}, "tasks.t.model", "resnet"),
         ({"kind": "sklearn", "model": "svc", "dataset": "mnist"}, "tasks.t.dataset", "mnist"),
         ({"kind": "torch", "model": "mlp", "dataset": "iris"}, "tasks.t.dataset", "iris"),
         ({"kind": "sklearn", "model": "svc", "dataset": "openml:"}, "tasks.t.dataset", "openml:"),
@@ -310,16 +310,26 @@ MLP_PARAMS = {
     "batch_size": 64,
     "optimizer": "adam",
 }
+CNN_PARAMS = {
+    "lr": 1e-2,
+    "width": 16,
+    "depth": 2,
+    "dropout": 0.1,
+    "weight_decay": 1e-4,
+    "batch_size": 64,
+    "optimizer": "adam",
+}
+PARAMS = {"mlp": MLP_PARAMS, "cnn": CNN_PARAMS}
 
 
-@pytest.fixture(scope="module")
-def mlp_task() -> Any:
+@pytest.fixture(scope="module", params=["mlp", "cnn"])
+def torch_task(request: pytest.FixtureRequest) -> Any:
     pytest.importorskip("torch")
     return build_task(
-        "mlp",
+        request.param,
         {
             "kind": "torch",
-            "model": "mlp",
+            "model": request.param,
             "dataset": "digits",
             "max_epochs": 6,
             "device": "cpu",
@@ -328,53 +338,61 @@ def mlp_task() -> Any:
     )
 
 
-def test_mlp_reports_every_epoch(mlp_task: Any) -> None:
-    assert (mlp_task.direction, mlp_task.metric, mlp_task.max_fidelity) == (
+def test_torch_task_reports_every_epoch(torch_task: Any) -> None:
+    assert (torch_task.direction, torch_task.metric, torch_task.max_fidelity) == (
         "maximize",
         "accuracy",
         6,
     )
     reporter = Recorder()
-    value = mlp_task.evaluate(MLP_PARAMS, 0, reporter)
+    value = torch_task.evaluate(PARAMS[torch_task.model], 0, reporter)
     assert [epoch for epoch, _, _ in reporter.calls] == [1, 2, 3, 4, 5, 6]
     assert all(0.0 <= v <= 1.0 for v in reporter.curve)
     assert all(set(m) == {"val_loss"} and m["val_loss"] > 0 for _, _, m in reporter.calls)
     assert value == reporter.curve[-1] and value > 0.8
 
 
-def test_mlp_stops_when_reporter_says_so(mlp_task: Any) -> None:
+def test_torch_task_stops_when_reporter_says_so(torch_task: Any) -> None:
     reporter = Recorder(stop_at=3)
-    value = mlp_task.evaluate(MLP_PARAMS, 0, reporter)
+    value = torch_task.evaluate(PARAMS[torch_task.model], 0, reporter)
     assert [epoch for epoch, _, _ in reporter.calls] == [1, 2, 3]
     assert value == reporter.curve[-1]
 
 
-def test_mlp_deterministic_per_seed(mlp_task: Any) -> None:
+def test_torch_task_deterministic_per_seed(torch_task: Any) -> None:
     import torch
 
-    params = {**MLP_PARAMS, "optimizer": "sgd", "batch_size": 32, "lr": 0.05}
+    params = {**PARAMS[torch_task.model], "optimizer": "sgd", "batch_size": 32, "lr": 0.05}
     state = torch.random.get_rng_state()
     first, again, other = Recorder(), Recorder(), Recorder()
-    value = mlp_task.evaluate(params, 7, first)
-    assert mlp_task.evaluate(params, 7, again) == value
+    value = torch_task.evaluate(params, 7, first)
+    assert torch_task.evaluate(params, 7, again) == value
     assert again.calls == first.calls
-    mlp_task.evaluate(params, 8, other)
+    torch_task.evaluate(params, 8, other)
     assert other.calls != first.calls
     assert torch.equal(torch.random.get_rng_state(), state), "global RNG state leaked"
 
 
-def test_mlp_test_score(mlp_task: Any) -> None:
-    score = mlp_task.test_score(MLP_PARAMS, 0)
+def test_torch_task_test_score(torch_task: Any) -> None:
+    score = torch_task.test_score(PARAMS[torch_task.model], 0)
     assert 0.8 < score <= 1.0
-    assert mlp_task.test_score(MLP_PARAMS, 0) == score
+    assert torch_task.test_score(PARAMS[torch_task.model], 0) == score
 
 
-def test_mlp_divergence_returns_nan(mlp_task: Any) -> None:
-    params = {**MLP_PARAMS, "optimizer": "sgd", "lr": 1e6, "dropout": 0.0, "weight_decay": 0.0}
+def test_torch_task_divergence_returns_nan(torch_task: Any) -> None:
+    params = {**PARAMS[torch_task.model], "optimizer": "sgd", "lr": 1e6}
+    params.update(dropout=0.0, weight_decay=0.0)
     reporter = Recorder()
-    assert math.isnan(mlp_task.evaluate(params, 0, reporter))
+    assert math.isnan(torch_task.evaluate(params, 0, reporter))
     assert all(math.isfinite(v) for v in reporter.curve)
-    assert math.isnan(mlp_task.test_score(params, 0))
+    assert math.isnan(torch_task.test_score(params, 0))
+
+
+def test_cnn_needs_square_images() -> None:
+    pytest.importorskip("torch")
+    spec = {"kind": "torch", "model": "cnn", "dataset": "wine", "device": "cpu"}
+    with pytest.raises(ValueError, match=r"tasks\.c\.model: cnn needs square one-channel images"):
+        build_task("c", spec)
 
 
 def test_mlp_space_override_fills_fixed_defaults() -> None:

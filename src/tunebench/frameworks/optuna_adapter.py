@@ -1,10 +1,13 @@
 """Optuna adapter: ask/tell over a journal-file storage, with optional epoch pruning.
 
 Samplers: ``tpe`` (TPESampler), ``random`` (RandomSampler), ``cmaes`` (CmaEsSampler; needs the
-``cmaes`` package), ``gp`` (GPSampler; needs torch), ``qmc`` (QMCSampler). Pruners: ``none``,
-``median`` (MedianPruner: stops a trial whose value at epoch *t* is worse than the median of
-earlier trials' values at the same epoch *t*). Extra keyword arguments go through
-``sampler_options``/``pruner_options``.
+``cmaes`` package), ``gp`` (GPSampler; needs torch), ``qmc`` (QMCSampler). Pruners act on the
+epochs a task reports (tasks without epochs are never pruned): ``none``; ``median``
+(MedianPruner: stops a trial whose value at epoch *t* is worse than the median of earlier
+trials' values at the same epoch *t*); ``successive_halving`` (SuccessiveHalvingPruner,
+asynchronous SHA: rungs at ``min_resource``·η^k epochs keep the best 1/η of the trials that
+reached them); ``hyperband`` (HyperbandPruner: several SHA brackets, ``max_resource`` = the
+task's epochs). Extra keyword arguments go through ``sampler_options``/``pruner_options``.
 
 The study lives in ``optuna.journal`` inside the study directory, and the sampler (with its random
 state) is pickled after every trial, so a killed job resumes exactly where it stopped:
@@ -30,7 +33,7 @@ from tunebench.trial import TrialResult, evaluate_trial
 __all__ = ["OptunaOptimizer", "to_distributions"]
 
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
-PRUNERS = ("none", "median")
+PRUNERS = ("none", "median", "successive_halving", "hyperband")
 STORAGES = ("journal", "memory")
 _STATE_OF_STATUS = {"complete": "COMPLETE", "pruned": "PRUNED", "failed": "FAIL"}
 
@@ -102,13 +105,20 @@ class OptunaOptimizer(Optimizer):
         except TypeError as exc:
             raise OptimizerConfigError(f"optimizers.{self.name}.sampler_options: {exc}") from None
 
-    def _make_pruner(self) -> Any:
+    def _make_pruner(self, max_epochs: int | None) -> Any:
         import optuna
 
-        if self.pruner == "none":
-            return optuna.pruners.NopPruner()
+        cls = {
+            "none": optuna.pruners.NopPruner,
+            "median": optuna.pruners.MedianPruner,
+            "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
+            "hyperband": optuna.pruners.HyperbandPruner,
+        }[self.pruner]
+        options = dict(self.pruner_options)
+        if self.pruner == "hyperband" and max_epochs:
+            options.setdefault("max_resource", max_epochs)
         try:
-            return optuna.pruners.MedianPruner(**self.pruner_options)
+            return cls(**options)
         except TypeError as exc:
             raise OptimizerConfigError(f"optimizers.{self.name}.pruner_options: {exc}") from None
 
@@ -130,7 +140,7 @@ class OptunaOptimizer(Optimizer):
             study_name="tunebench",  # one study per journal file (per study directory)
             direction=task.direction,
             sampler=sampler,
-            pruner=self._make_pruner(),
+            pruner=self._make_pruner(task.max_fidelity),
             load_if_exists=True,
         )
         _reconcile(study, recorder)

@@ -34,7 +34,7 @@ __all__ = [
 TASK_KINDS: tuple[str, ...] = ("synthetic", "sklearn", "torch")
 SYNTHETIC_FUNCTIONS: tuple[str, ...] = ("branin", "hartmann6", "rosenbrock")
 SKLEARN_MODELS: tuple[str, ...] = ("gboost", "svc")
-TORCH_MODELS: tuple[str, ...] = ("mlp",)
+TORCH_MODELS: tuple[str, ...] = ("mlp", "cnn")
 DATASETS: tuple[str, ...] = ("breast_cancer", "digits", "wine")
 OPENML_PREFIX = "openml:"
 """``dataset: openml:<name-or-id>`` loads an OpenML dataset (needs network on first use)."""
@@ -100,16 +100,17 @@ def build_task(name: str, spec: Mapping[str, Any]) -> Task:
         return SklearnTask(
             name=name, model=model, split=split, space=space, threads=spec.get("threads")
         )
-    _choice(prefix, "model", spec.get("model"), TORCH_MODELS)
+    model = _choice(prefix, "model", spec.get("model"), TORCH_MODELS)
     if spec.get("validation", "holdout") != "holdout":
         raise ValueError(
             f"{prefix}.validation: torch tasks support only 'holdout', got {spec['validation']!r}"
         )
     split = split_spec_from_config(prefix, spec)
-    from tunebench.tasks.neural import MLPTask
+    from tunebench.tasks.neural import TorchTask
 
-    return MLPTask(
+    return TorchTask(
         name=name,
+        model=model,
         split=split,
         space=space,
         max_epochs=spec.get("max_epochs", 20),

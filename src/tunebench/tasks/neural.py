@@ -1,4 +1,4 @@
-"""A PyTorch MLP trained epoch by epoch; the fidelity unit is one epoch.
+"""PyTorch classifiers (an MLP, a small CNN) trained epoch by epoch; the fidelity unit is one epoch.
 
 Only this module imports torch, and :func:`tunebench.tasks.build_task` imports it only for
 ``kind: torch`` tasks. Training is deterministic for a given seed on CPU: initialisation and
@@ -17,32 +17,50 @@ import torch
 from torch import nn
 
 from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
-from tunebench.tasks import ReporterLike, Task, coerce_params
+from tunebench.tasks import OPENML_PREFIX, ReporterLike, Task, coerce_params
 from tunebench.tasks.data import SplitSpec, load_split
 
-__all__ = ["DEFAULT_SPACE", "FIXED_DEFAULTS", "MLPTask", "build_mlp", "resolve_device"]
+__all__ = [
+    "DEFAULT_SPACES",
+    "FIXED_DEFAULTS",
+    "TorchTask",
+    "build_cnn",
+    "build_mlp",
+    "resolve_device",
+]
 
-DEFAULT_SPACE = SearchSpace(
-    (
-        FloatParam("lr", 1e-4, 1e-1, log=True),
-        IntParam("hidden", 16, 256, log=True),
-        IntParam("layers", 1, 3),
-        FloatParam("dropout", 0.0, 0.5),
-        FloatParam("weight_decay", 1e-6, 1e-2, log=True),
-        CategoricalParam("batch_size", (32, 64, 128)),
-        CategoricalParam("optimizer", ("adam", "sgd")),
-    )
+_TRAINING = (
+    FloatParam("lr", 1e-4, 1e-1, log=True),
+    FloatParam("dropout", 0.0, 0.5),
+    FloatParam("weight_decay", 1e-6, 1e-2, log=True),
+    CategoricalParam("batch_size", (32, 64, 128)),
+    CategoricalParam("optimizer", ("adam", "sgd")),
 )
-FIXED_DEFAULTS: dict[str, Any] = {
+DEFAULT_SPACES: dict[str, SearchSpace] = {
+    "mlp": SearchSpace(
+        (*_TRAINING[:1], IntParam("hidden", 16, 256, log=True), IntParam("layers", 1, 3))
+        + _TRAINING[1:]
+    ),
+    "cnn": SearchSpace(
+        (*_TRAINING[:1], IntParam("width", 8, 64, log=True), IntParam("depth", 1, 3))
+        + _TRAINING[1:]
+    ),
+}
+"""Search space of each model: learning rate, width, depth, dropout, weight decay, batch size
+and optimizer (the MLP calls width and depth ``hidden`` and ``layers``)."""
+
+_TRAINING_DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
-    "hidden": 64,
-    "layers": 2,
     "dropout": 0.0,
     "weight_decay": 0.0,
     "batch_size": 64,
     "optimizer": "adam",
 }
-"""Values used for hyperparameters that an overriding ``space`` leaves out."""
+FIXED_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mlp": {**_TRAINING_DEFAULTS, "hidden": 64, "layers": 2},
+    "cnn": {**_TRAINING_DEFAULTS, "width": 16, "depth": 2},
+}
+"""Values used for hyperparameters that an overriding ``space`` leaves out, per model."""
 
 _SGD_MOMENTUM = 0.9
 
@@ -70,6 +88,25 @@ def build_mlp(n_in: int, n_out: int, *, hidden: int, layers: int, dropout: float
     return nn.Sequential(*blocks)
 
 
+def build_cnn(side: int, n_out: int, *, width: int, depth: int, dropout: float) -> nn.Module:
+    """``depth`` blocks of 3×3 Conv -> ReLU [-> 2×2 MaxPool while the image is over 2 pixels],
+    then global average pooling [-> Dropout if > 0] and a linear output, for one-channel
+    ``side``×``side`` images given as flat rows."""
+    blocks: list[nn.Module] = [nn.Unflatten(1, (1, side, side))]
+    channels = 1
+    for _ in range(depth):
+        blocks += [nn.Conv2d(channels, width, kernel_size=3, padding=1), nn.ReLU()]
+        if side > 2:
+            blocks.append(nn.MaxPool2d(2))
+            side //= 2
+        channels = width
+    blocks += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    if dropout > 0:
+        blocks.append(nn.Dropout(dropout))
+    blocks.append(nn.Linear(channels, n_out))
+    return nn.Sequential(*blocks)
+
+
 @functools.lru_cache(maxsize=8)
 def _tensors(split: SplitSpec, device: str) -> _Tensors:
     data = load_split(split)
@@ -92,8 +129,8 @@ def _tensors(split: SplitSpec, device: str) -> _Tensors:
     )
 
 
-class MLPTask(Task):
-    """Tune an MLP classifier; the objective is validation accuracy (maximised).
+class TorchTask(Task):
+    """Tune a PyTorch classifier (``mlp`` or ``cnn``); the objective is validation accuracy.
 
     Each epoch trains on the training rows in a seeded random order, then evaluates on the
     validation rows and calls ``reporter.report(epoch, val_accuracy, val_loss=...)``; training
@@ -108,6 +145,7 @@ class MLPTask(Task):
         self,
         *,
         name: str,
+        model: str,
         split: SplitSpec,
         space: SearchSpace | None = None,
         max_epochs: int = 20,
@@ -118,9 +156,10 @@ class MLPTask(Task):
 
         Args:
             name: The task's config name.
+            model: ``mlp``, or ``cnn`` (its rows must be square one-channel images: digits).
             split: Dataset and split settings (holdout validation only).
-            space: Overrides :data:`DEFAULT_SPACE`; may name a subset of its parameters
-                (the rest take :data:`FIXED_DEFAULTS`), nothing else.
+            space: Overrides the model's :data:`DEFAULT_SPACES` entry; may name a subset of its
+                parameters (the rest take :data:`FIXED_DEFAULTS`), nothing else.
             max_epochs: Epochs of a full trial (the task's ``max_fidelity``).
             device: ``cpu``, ``cuda``, ``cuda:1``...; ``None`` or ``auto`` picks cuda if present.
             threads: ``torch.set_num_threads`` before each run (``None``: leave as is).
@@ -140,18 +179,25 @@ class MLPTask(Task):
             self.device = resolve_device(device)
         except (RuntimeError, TypeError) as exc:
             raise ValueError(f"{prefix}.device: invalid device {device!r} ({exc})") from exc
-        space = DEFAULT_SPACE if space is None else space
-        unknown = [n for n in space.names if n not in FIXED_DEFAULTS]
+        if model not in DEFAULT_SPACES:
+            raise ValueError(
+                f"{prefix}.model: unknown model {model!r} (choose from: {', '.join(DEFAULT_SPACES)})"
+            )
+        space = DEFAULT_SPACES[model] if space is None else space
+        unknown = [n for n in space.names if n not in FIXED_DEFAULTS[model]]
         if unknown:
             raise ValueError(
-                f"{prefix}.space: mlp has no hyperparameter(s) {unknown} "
-                f"(choose from: {', '.join(FIXED_DEFAULTS)})"
+                f"{prefix}.space: {model} has no hyperparameter(s) {unknown} "
+                f"(choose from: {', '.join(FIXED_DEFAULTS[model])})"
             )
         self.name = name
+        self.model = model
         self.split = split
         self.space = space
         self.max_fidelity = max_epochs
         self.threads = threads
+        if model == "cnn" and not split.dataset.startswith(OPENML_PREFIX):
+            self._image_side(load_split(split).x_dev.shape[1])  # fail at build, not in a trial
 
     def evaluate(self, params: Mapping[str, Any], seed: int, reporter: ReporterLike) -> float:
         """Train up to ``max_fidelity`` epochs; return the last validation accuracy."""
@@ -200,7 +246,7 @@ class MLPTask(Task):
         """Train epoch by epoch, calling ``on_epoch`` after each; False if the loss diverged."""
         if self.threads is not None:
             torch.set_num_threads(self.threads)
-        hp = {**FIXED_DEFAULTS, **coerce_params(self.space, params)}
+        hp = {**FIXED_DEFAULTS[self.model], **coerce_params(self.space, params)}
         n_classes = load_split(self.split).n_classes
         devices = []
         if self.device.type == "cuda":
@@ -210,13 +256,7 @@ class MLPTask(Task):
         batch = int(hp["batch_size"])
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            model = build_mlp(
-                x.shape[1],
-                n_classes,
-                hidden=int(hp["hidden"]),
-                layers=int(hp["layers"]),
-                dropout=float(hp["dropout"]),
-            ).to(self.device)
+            model = self._build(x.shape[1], n_classes, hp).to(self.device)
             optimizer = _optimizer(model, hp)
             for epoch in range(1, self.max_fidelity + 1):
                 model.train()
@@ -235,6 +275,24 @@ class MLPTask(Task):
                 if on_epoch(epoch, model):
                     break
         return True
+
+
+    def _build(self, n_in: int, n_out: int, hp: Mapping[str, Any]) -> nn.Module:
+        dropout = float(hp["dropout"])
+        if self.model == "mlp":
+            hidden, layers = int(hp["hidden"]), int(hp["layers"])
+            return build_mlp(n_in, n_out, hidden=hidden, layers=layers, dropout=dropout)
+        width, depth = int(hp["width"]), int(hp["depth"])
+        return build_cnn(self._image_side(n_in), n_out, width=width, depth=depth, dropout=dropout)
+
+    def _image_side(self, n_features: int) -> int:
+        side = math.isqrt(n_features)
+        if side * side != n_features:
+            raise ValueError(
+                f"tasks.{self.name}.model: cnn needs square one-channel images, "
+                f"{self.split.dataset} rows have {n_features} features"
+            )
+        return side
 
 
 def _optimizer(model: nn.Module, hp: Mapping[str, Any]) -> torch.optim.Optimizer:
