@@ -503,3 +503,21 @@ def test_sklearn_estimator_path_seconds_budget_and_resource(tmp_path):
         run_quadratic("sklearn-random", tmp_path / "e", task=task, budget=Budget("e", "epochs", 5))
     with pytest.raises(OptimizerConfigError, match="max_resources: required"):
         build_optimizer("o", {"framework": "sklearn", "search": "halving", "resource": "max_iter"})
+
+
+def test_ax_percentile_early_stopping_prunes_on_epochs(tmp_path):
+    spec = {
+        "framework": "ax",
+        "method": "sobol",
+        "early_stopping": "percentile",
+        "early_stopping_options": {"min_curves": 3, "min_progression": 2},
+    }
+    task = QuadraticTask(max_epochs=6)
+    trials = run_quadratic("ax-sobol", tmp_path, trials=12, task=task, spec=spec)
+    pruned = trials[trials["status"] == "pruned"]
+    assert len(pruned) >= 2 and (pruned["epochs"] < 6).all()
+    assert (pruned["epochs"] >= 2).all()  # never before min_progression
+    assert (trials.loc[trials["status"] == "complete", "epochs"] == 6).all()
+    assert (trials["trial"] < 3).sum() == (trials.loc[trials["trial"] < 3, "epochs"] == 6).sum()
+    assert trials["cum_epochs"].iloc[-1] == trials["epochs"].sum()
+    assert (trials["optimizer_s"] > 0).all()  # the strategy's time is the framework's

@@ -137,7 +137,8 @@ class Recorder:
 
     def record(self, result: TrialResult) -> dict[str, Any]:
         """Record one finished trial; returns its trial-table row."""
-        self.ledger.charge(epochs=result.epochs, seconds=result.objective_s + result.optimizer_s)
+        optimizer_s = result.optimizer_s + result.stop_s
+        self.ledger.charge(epochs=result.epochs, seconds=result.objective_s + optimizer_s)
         row: dict[str, Any] = {
             **asdict(self.key),
             "trial": result.trial,
@@ -149,7 +150,7 @@ class Recorder:
             "t_start": result.t_start,
             "t_end": result.t_end,
             "objective_s": result.objective_s,
-            "optimizer_s": result.optimizer_s,
+            "optimizer_s": optimizer_s,
             "cum_trials": self.ledger.trials,
             "cum_epochs": self.ledger.epochs,
             "cum_seconds": self.ledger.seconds,

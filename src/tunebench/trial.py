@@ -47,6 +47,7 @@ class Reporter:
         self.curve: list[dict[str, float]] = []
         self.stopped = False
         self.cut = False
+        self.stop_s = 0.0  # seconds inside ``should_stop``: the framework's, not the objective's
 
     @property
     def epochs(self) -> int:
@@ -57,7 +58,9 @@ class Reporter:
         """Record ``value`` (and extra ``metrics``) for ``epoch``; return ``True`` to stop."""
         self.curve.append({"epoch": int(epoch), "value": float(value), **metrics})
         if self._should_stop is not None and math.isfinite(value):
+            t0 = time.perf_counter()
             self.stopped = bool(self._should_stop(int(epoch), float(value)))
+            self.stop_s += time.perf_counter() - t0
         if not self.stopped and self._max_epochs is not None and self.epochs >= self._max_epochs:
             self.cut = self.stopped = True
         return self.stopped
@@ -78,6 +81,9 @@ class TrialResult:
     optimizer_s: float = 0.0
     error: str = ""
     curve: list[dict[str, float]] = field(default_factory=list)
+    stop_s: float = 0.0
+    """Seconds the framework's early-stopping rule took during the trial (part of the
+    recorded ``optimizer_s``, not of ``objective_s``)."""
 
 
 def _plain(value: Any) -> Any:
@@ -106,7 +112,8 @@ def evaluate_trial(
         value = float(task.evaluate(plain, trial_seed(study_seed, trial), reporter))
     except Exception as exc:  # a trial's failure must not end the study
         value, error = math.nan, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-    objective_s = time.perf_counter() - t0
+    elapsed = time.perf_counter() - t0
+    objective_s = elapsed - reporter.stop_s
     if not error and not math.isfinite(value):
         error = f"objective returned {value}"
     if error:
@@ -125,8 +132,9 @@ def evaluate_trial(
         value=value,
         epochs=reporter.epochs,
         t_start=t_start,
-        t_end=t_start + objective_s,
+        t_end=t_start + elapsed,
         objective_s=objective_s,
         error=error,
         curve=reporter.curve,
+        stop_s=reporter.stop_s,
     )

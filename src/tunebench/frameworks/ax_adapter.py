@@ -14,9 +14,17 @@ fixed parameter). ``Client(random_seed=seed)`` reseeds numpy, torch and ``random
 every ``get_next_trials`` call and the Sobol generator gets the same seed, so the same seed
 repeats the same trials.
 
-Ax gets no early-stopping strategy here: trials train to full fidelity. A trial the harness
-cuts (the epoch budget ran out inside it) has its last value attached and is marked
-``EARLY_STOPPED``; a failed trial is marked ``FAILED`` with its error as the reason.
+Early stopping (``early_stopping: percentile``, for tasks that train in epochs): every epoch's
+value is attached with ``progression`` = the epoch, and ``Client.should_stop_trial_early`` asks
+Ax's ``PercentileEarlyStoppingStrategy``, which stops a trial whose value at its latest
+progression falls in the worst ``percentile_threshold`` % (default 50) of the other trials'
+values at that progression, once ``min_curves`` (default 5) trials have curves and the trial is
+past ``min_progression`` epochs (default 3 here; Ax's own default, 10, would never act on a
+10-epoch task). ``early_stopping_options`` go to the strategy. A stopped trial is marked
+``EARLY_STOPPED`` and recorded ``pruned``. Without early stopping (``none``, the default) trials
+train to full fidelity. A trial the harness cuts (the epoch budget ran out inside it) has its
+last value attached and is marked ``EARLY_STOPPED``; a failed trial is marked ``FAILED`` with
+its error as the reason.
 
 Ax logs one INFO line per trial. While the adapter runs, Ax's stream handler (stderr, which is
 the rule's log) is raised to WARNING and the INFO lines go to ``ax.log`` in the study directory;
@@ -58,6 +66,9 @@ from tunebench.trial import evaluate_trial
 __all__ = ["AxOptimizer", "from_ax", "to_ax_parameters"]
 
 METHODS = ("default", "sobol")
+EARLY_STOPPING = ("none", "percentile")
+ES_DEFAULTS = {"min_progression": 3}
+"""Options of the percentile strategy that differ from Ax's defaults."""
 SNAPSHOT = "ax_client.json"
 LOG_FILE = "ax.log"
 METRIC = "objective"
@@ -135,18 +146,30 @@ class AxOptimizer(Optimizer):
         method: ``default`` (centre, Sobol, then BoTorch GP) or ``sobol``.
         initialization_budget: Trials before the GP takes over with ``default`` (centre and
             Sobol; ``None``: Ax's default, 5). Ignored by ``sobol``.
+        early_stopping: ``none`` or ``percentile`` (Ax's ``PercentileEarlyStoppingStrategy``).
+        early_stopping_options: Keyword arguments of the strategy.
     """
 
     framework = "ax"
 
     def __init__(
-        self, *, name: str, method: str = "default", initialization_budget: int | None = None
+        self,
+        *,
+        name: str,
+        method: str = "default",
+        initialization_budget: int | None = None,
+        early_stopping: str = "none",
+        early_stopping_options: Mapping[str, Any] | None = None,
     ) -> None:
-        if method not in METHODS:
-            raise OptimizerConfigError(
-                f"optimizers.{name}.method: unknown method {method!r} "
-                f"(choose from: {', '.join(METHODS)})"
-            )
+        for key, value, allowed in (
+            ("method", method, METHODS),
+            ("early_stopping", early_stopping, EARLY_STOPPING),
+        ):
+            if value not in allowed:
+                raise OptimizerConfigError(
+                    f"optimizers.{name}.{key}: unknown {key} {value!r} "
+                    f"(choose from: {', '.join(allowed)})"
+                )
         if initialization_budget is not None and (
             isinstance(initialization_budget, bool)
             or not isinstance(initialization_budget, int)
@@ -159,7 +182,9 @@ class AxOptimizer(Optimizer):
         self.name = name
         self.method = method
         self.initialization_budget = initialization_budget
-        self.algorithm = method
+        self.early_stopping = early_stopping
+        self.early_stopping_options = {**ES_DEFAULTS, **(early_stopping_options or {})}
+        self.algorithm = method if early_stopping == "none" else f"{method}+{early_stopping}"
 
     def run(self, task: Task, seed: int, recorder: Recorder) -> None:
         """Ask, evaluate, tell until the recorder's budget is spent."""
@@ -185,7 +210,28 @@ class AxOptimizer(Optimizer):
                 initialization_budget=self.initialization_budget,
                 initialization_random_seed=seed,
             )
+        if self.early_stopping == "percentile":
+            from ax.early_stopping.strategies import PercentileEarlyStoppingStrategy
+
+            try:
+                strategy = PercentileEarlyStoppingStrategy(**self.early_stopping_options)
+            except (TypeError, ValueError) as exc:
+                raise OptimizerConfigError(
+                    f"optimizers.{self.name}.early_stopping_options: {exc}"
+                ) from None
+            client.set_early_stopping_strategy(strategy)
         return client
+
+    def _should_stop(self, client: Any, index: int, task: Task) -> Any:
+        """The reporter's stop rule for Ax trial ``index`` (``None`` without early stopping)."""
+        if self.early_stopping == "none" or not task.max_fidelity:
+            return None
+
+        def should_stop(epoch: int, value: float) -> bool:
+            client.attach_data(trial_index=index, raw_data={METRIC: value}, progression=epoch)
+            return bool(client.should_stop_trial_early(trial_index=index))
+
+        return should_stop
 
     def _run(self, task: Task, seed: int, recorder: Recorder) -> None:
         snapshot = recorder.study_dir / SNAPSHOT
@@ -216,22 +262,23 @@ class AxOptimizer(Optimizer):
                 recorder.n_trials,
                 from_ax(task.space, params),
                 study_seed=seed,
-                reporter=recorder.reporter(),
+                reporter=recorder.reporter(self._should_stop(client, index, task)),
             )
             t1 = time.perf_counter()
-            _tell(client, index, result.status, result.value, result.error)
+            _tell(client, index, result.status, result.value, result.error, result.epochs)
             result.optimizer_s = ask_s + time.perf_counter() - t1
             since_save += result.objective_s + result.optimizer_s - ask_s
             recorder.record(result)
         _save(client, snapshot)
 
 
-def _tell(client: Any, index: int, status: str, value: float, error: str) -> None:
-    """Hand one trial's outcome to Ax."""
+def _tell(client: Any, index: int, status: str, value: float, error: str, epochs: int) -> None:
+    """Hand one trial's outcome to Ax (at progression ``epochs`` when the task has epochs)."""
+    progression = epochs or None
     if status == "complete":
-        client.complete_trial(trial_index=index, raw_data={METRIC: value})
+        client.complete_trial(trial_index=index, raw_data={METRIC: value}, progression=progression)
     elif status == "pruned":
-        client.attach_data(trial_index=index, raw_data={METRIC: value})
+        client.attach_data(trial_index=index, raw_data={METRIC: value}, progression=progression)
         client.mark_trial_early_stopped(trial_index=index)
     else:
         client.mark_trial_failed(trial_index=index, failed_reason=error or None)
@@ -290,7 +337,7 @@ def _reconcile(
         else:
             params = _to_ax_values(space, json.loads(row["params"]))
             index = client.attach_trial(parameters=params)
-        _tell(client, index, row["status"], value, row["error"])
+        _tell(client, index, row["status"], value, row["error"], int(row["epochs"]))
     unrecorded = snapshot_trials[recorder.n_trials :]
     if unrecorded and unrecorded[0][1]:
         index, _, params = unrecorded[0]

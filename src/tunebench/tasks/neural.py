@@ -1,4 +1,4 @@
-"""PyTorch classifiers (an MLP, a small CNN) trained epoch by epoch; the fidelity unit is one epoch.
+"""PyTorch classifiers (an MLP, a small CNN) trained epoch by epoch; the fidelity is the epoch.
 
 Only this module imports torch, and :func:`tunebench.tasks.build_task` imports it only for
 ``kind: torch`` tasks. Training is deterministic for a given seed on CPU: initialisation and
@@ -29,8 +29,8 @@ __all__ = [
     "resolve_device",
 ]
 
+_LR = FloatParam("lr", 1e-4, 1e-1, log=True)
 _TRAINING = (
-    FloatParam("lr", 1e-4, 1e-1, log=True),
     FloatParam("dropout", 0.0, 0.5),
     FloatParam("weight_decay", 1e-6, 1e-2, log=True),
     CategoricalParam("batch_size", (32, 64, 128)),
@@ -38,12 +38,10 @@ _TRAINING = (
 )
 DEFAULT_SPACES: dict[str, SearchSpace] = {
     "mlp": SearchSpace(
-        (*_TRAINING[:1], IntParam("hidden", 16, 256, log=True), IntParam("layers", 1, 3))
-        + _TRAINING[1:]
+        (_LR, IntParam("hidden", 16, 256, log=True), IntParam("layers", 1, 3), *_TRAINING)
     ),
     "cnn": SearchSpace(
-        (*_TRAINING[:1], IntParam("width", 8, 64, log=True), IntParam("depth", 1, 3))
-        + _TRAINING[1:]
+        (_LR, IntParam("width", 8, 64, log=True), IntParam("depth", 1, 3), *_TRAINING)
     ),
 }
 """Search space of each model: learning rate, width, depth, dropout, weight decay, batch size
@@ -181,7 +179,8 @@ class TorchTask(Task):
             raise ValueError(f"{prefix}.device: invalid device {device!r} ({exc})") from exc
         if model not in DEFAULT_SPACES:
             raise ValueError(
-                f"{prefix}.model: unknown model {model!r} (choose from: {', '.join(DEFAULT_SPACES)})"
+                f"{prefix}.model: unknown model {model!r} "
+                f"(choose from: {', '.join(DEFAULT_SPACES)})"
             )
         space = DEFAULT_SPACES[model] if space is None else space
         unknown = [n for n in space.names if n not in FIXED_DEFAULTS[model]]
@@ -275,7 +274,6 @@ class TorchTask(Task):
                 if on_epoch(epoch, model):
                     break
         return True
-
 
     def _build(self, n_in: int, n_out: int, hp: Mapping[str, Any]) -> nn.Module:
         dropout = float(hp["dropout"])
