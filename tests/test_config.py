@@ -41,6 +41,11 @@ def test_shipped_configs_are_valid(name):
     assert len(expand_matrix(config)) >= 12
 
 
+def test_primary_budget_may_be_a_spend_in_any_currency():
+    config = validate_config(_mutated("analysis.primary_budget", {"seconds": 2.5}))
+    assert config["analysis"]["primary_budget"] == {"seconds": 2.5}
+
+
 def test_defaults_are_filled_and_input_not_modified():
     raw = copy.deepcopy(SMOKE)
     config = validate_config(raw)
@@ -80,6 +85,12 @@ def test_defaults_are_filled_and_input_not_modified():
         ("budgets.t6", {"trials": 0}, "budgets.t6.trials: 0 is less than the minimum of 1"),
         ("tasks", _DELETE, "<config>: 'tasks' is a required property"),
         ("analysis.primary_budget", "t99", "analysis.primary_budget: 't99' is not a budget"),
+        (
+            "analysis.primary_budget",
+            {"budget": "t99", "epochs": 5},
+            "analysis.primary_budget: 't99' is not a budget",
+        ),
+        ("analysis.primary_budget", {"epochs": 5, "seconds": 2}, "analysis.primary_budget: {"),
         ("colour", "red", "<config>: Additional properties are not allowed ('colour'"),
         ("budgets.t6", {"epochs": 30}, "budgets.t6: an epochs budget needs tasks that train"),
     ],

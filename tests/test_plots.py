@@ -114,6 +114,31 @@ def test_compare_budget_errors(tmp_path):
         analysis.compare(trials, tmp_path, budget="t10", comparisons={"g": ["task0"]})
 
 
+@pytest.mark.parametrize(("currency", "limit"), [("epochs", 12), ("seconds", 6.0), ("trials", 4)])
+def test_compare_at_a_spend_in_any_currency(currency, limit, tmp_path):
+    trials = make_trials(n_tasks=2, n_seeds=3)
+    written = analysis.compare(trials, tmp_path, n_boot=20, at=(currency, limit))
+    family = json.loads(written["family"].read_text())
+    assert family["budget"] == f"t10 at {currency}={limit:g}"
+    assert family["slice"] == {"currency": currency, "limit": limit}
+    sliced = analysis.slice_at(trials, currency, limit)
+    assert (sliced[f"cum_{currency}"] <= limit).all()
+    assert len(sliced) < len(trials)
+    expected = stats.study_scores(sliced).set_index(["task", "optimizer", "seed"])["test_value"]
+    scores = pd.read_csv(written["scores"]).set_index(["task", "optimizer", "seed"])
+    assert np.allclose(scores["test_value"], expected.reindex(scores.index), equal_nan=True)
+    whole = stats.study_scores(trials).set_index(["task", "optimizer", "seed"])["test_value"]
+    assert not np.allclose(scores["test_value"], whole.reindex(scores.index), equal_nan=True)
+
+
+def test_compare_at_rejects_bad_slices(tmp_path):
+    trials = make_trials(n_tasks=1, n_seeds=2)
+    with pytest.raises(ValueError, match="currency must be one of"):
+        analysis.compare(trials, tmp_path, at=("hours", 2))
+    with pytest.raises(ValueError, match="no study of budget 't10' spent within seconds=0.01"):
+        analysis.compare(trials, tmp_path, at=("seconds", 0.01))
+
+
 def test_plot_writes_every_figure(fig_dir):
     out, figs = fig_dir
     assert list(figs) == [outputs.stem(n) for n in outputs.FIGURE_FILES]

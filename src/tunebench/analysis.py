@@ -75,6 +75,24 @@ def _select_budget(trials: pd.DataFrame, budget: str | None) -> tuple[pd.DataFra
     return trials[trials["budget"].astype(str) == str(budget)].reset_index(drop=True), str(budget)
 
 
+STUDY_GROUP = ("task", "optimizer", "budget", "seed")
+
+
+def slice_at(trials: pd.DataFrame, currency: str, limit: float) -> pd.DataFrame:
+    """Each study's trials as if its budget had been ``limit`` in ``currency``.
+
+    Keeps the trials whose cumulative spend (``cum_trials``/``cum_epochs``/``cum_seconds``)
+    is within ``limit``: the study's incumbent at that spend, and its test score, are then
+    what the statistics use. Studies with no trial inside the limit drop out.
+    """
+    if currency not in stats.CURRENCIES:
+        raise ValueError(f"currency must be one of {list(stats.CURRENCIES)}, got {currency!r}")
+    if not limit > 0:
+        raise ValueError(f"a slice needs a positive limit, got {currency}={limit!r}")
+    spent = pd.to_numeric(trials[f"cum_{currency}"], errors="coerce")
+    return trials[spent <= limit].reset_index(drop=True)
+
+
 def _family(
     scores: pd.DataFrame,
     pairwise: pd.DataFrame,
@@ -120,6 +138,7 @@ def compare(
     comparisons: Mapping[str, Sequence[str]] | None = None,
     spaces: Mapping[str, SearchSpace | Mapping[str, Any]] | None = None,
     jobs: int = 1,
+    at: tuple[str, float] | None = None,
 ) -> dict[str, Path]:
     """Compare the optimizers of one budget and write every statistics file to ``out_dir``.
 
@@ -146,6 +165,9 @@ def compare(
         spaces: Task → search space for the density mapping (others are inferred).
         jobs: Threads for the exploration density, the costliest table (O(n²) per study);
             the output does not depend on it.
+        at: ``(currency, limit)``: compare the budget's studies re-sliced at that spend
+            (:func:`slice_at`), e.g. ``("epochs", 200)`` for a trials budget's studies after
+            200 epochs each. ``None``: the whole budget.
 
     Returns:
         File stem (``"omnibus"``, ``"family"``, ...) → path of each file written.
@@ -160,6 +182,20 @@ def compare(
         raise ValueError(f"block must be 'task' or 'task_seed', got {block!r}")
     everything = _load_trials(trials)
     trials, budget_name = _select_budget(everything, budget)
+    sliced: dict[str, Any] = {}
+    if at is not None:
+        currency, limit = at
+        whole = trials
+        trials = slice_at(whole, currency, limit)
+        if trials.empty:
+            raise ValueError(f"no study of budget {budget_name!r} spent within {currency}={limit}")
+        spent = whole.groupby(list(STUDY_GROUP), observed=True)[f"cum_{currency}"].max()
+        sliced = {
+            "slice": {"currency": currency, "limit": limit},
+            "studies_dropped": int(len(spent) - trials.groupby(list(STUDY_GROUP)).ngroups),
+            "studies_short_of_slice": int((spent < limit).sum()),
+        }
+        budget_name = f"{budget_name} at {currency}={limit:g}"
     boot = {"n_boot": n_boot, "random_state": random_state}
 
     scores = stats.normalised_scores(stats.study_scores(trials), baseline=baseline)
@@ -193,6 +229,7 @@ def compare(
         "n_boot": n_boot,
         "random_state": random_state,
         "comparisons": {k: list(v) for k, v in (comparisons or {}).items()},
+        **sliced,
     }
     tables = {
         "scores": scores,

@@ -115,6 +115,19 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_at(text: str | None) -> tuple[str, float] | None:
+    """``"epochs=200"`` → ``("epochs", 200.0)``; empty → ``None``."""
+    if not text:
+        return None
+    currency, sep, limit = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return currency, float(limit)
+    except ValueError:
+        raise SystemExit(f"tunebench compare: --at must be CURRENCY=LIMIT, got {text!r}") from None
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     import json
 
@@ -135,6 +148,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         random_state=args.random_state,
         comparisons=json.loads(args.comparisons) if args.comparisons else None,
         jobs=args.jobs,
+        at=_parse_at(args.at),
     )
     for path in written.values():
         print(path)
@@ -220,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--comparisons", help="JSON: model-comparison group -> tasks")
     p.add_argument("--jobs", type=int, default=1, help="worker threads")
+    p.add_argument("--at", help="re-slice the budget's studies at a spend: trials|epochs|seconds=N")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("summarise", help="the headline results in words (Markdown)")

@@ -113,6 +113,8 @@ def _check_semantics(config: dict[str, Any]) -> None:
         if unknown:
             raise ConfigError(f"comparisons.{group}: unknown task(s) {unknown}")
     primary = config["analysis"]["primary_budget"]
+    if isinstance(primary, Mapping):
+        primary = primary.get("budget")
     if primary is not None and primary not in config["budgets"]:
         raise ConfigError(
             f"analysis.primary_budget: {primary!r} is not a budget "

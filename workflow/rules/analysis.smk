@@ -35,10 +35,11 @@ rule compare_optimizers:
     threads: 4
     params:
         budget=PRIMARY_BUDGET,
+        at=PRIMARY_AT,
         analysis=config["analysis"],
         comparisons=json.dumps(config["comparisons"]),
     shell:
-        "tunebench compare {input} --out results/stats --budget {params.budget:q}"
+        "tunebench compare {input} --out results/stats --budget {params.budget:q} --at {params.at:q}"
         " --alpha {params.analysis[alpha]} --correction {params.analysis[correction]}"
         " --baseline {params.analysis[baseline]:q} --block {params.analysis[block]}"
         " --n-boot {params.analysis[n_boot]} --random-state {params.analysis[random_state]}"
@@ -97,7 +98,9 @@ rule log_analysis:
     conda:
         "../../envs/analysis.yaml"
     params:
-        analysis=json.dumps({**config["analysis"], "primary_budget": PRIMARY_BUDGET}),
+        analysis=json.dumps(
+            {**config["analysis"], "primary_budget": PRIMARY_BUDGET, "slice": PRIMARY_AT}
+        ),
     shell:
         "tunebench log-analysis {input.stats} {input.figures} {input.summary}"
         " --mlflow {input.mlflow} --params {params.analysis:q} --out {output} > {log} 2>&1"

@@ -21,7 +21,13 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 CELLS = {(c.task, c.optimizer, c.budget, str(c.seed)): c for c in expand_matrix(config)}
 STUDY = "results/studies/{task}/{optimizer}/{budget}/seed{seed}"
-PRIMARY_BUDGET = config["analysis"]["primary_budget"] or next(iter(config["budgets"]))
+PRIMARY = config["analysis"]["primary_budget"]
+if isinstance(PRIMARY, dict):
+    PRIMARY_BUDGET = PRIMARY.get("budget") or next(iter(config["budgets"]))
+    PRIMARY_AT = "".join(f"{k}={v}" for k, v in PRIMARY.items() if k != "budget")
+else:
+    PRIMARY_BUDGET = PRIMARY or next(iter(config["budgets"]))
+    PRIMARY_AT = ""
 
 
 def _alternatives(names):
