@@ -135,7 +135,7 @@ def test_compare_at_rejects_bad_slices(tmp_path):
     trials = make_trials(n_tasks=1, n_seeds=2)
     with pytest.raises(ValueError, match="currency must be one of"):
         analysis.compare(trials, tmp_path, at=("hours", 2))
-    with pytest.raises(ValueError, match="no study of budget 't10' spent within seconds=0.01"):
+    with pytest.raises(ValueError, match=r"no study of budget 't10' spent within seconds=0\.01"):
         analysis.compare(trials, tmp_path, at=("seconds", 0.01))
 
 

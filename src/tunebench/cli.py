@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--comparisons", help="JSON: model-comparison group -> tasks")
     p.add_argument("--jobs", type=int, default=1, help="worker threads")
-    p.add_argument("--at", help="re-slice the budget's studies at a spend: trials|epochs|seconds=N")
+    p.add_argument("--at", help="re-slice the studies at a spend: trials|epochs|seconds=N")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("summarise", help="the headline results in words (Markdown)")
