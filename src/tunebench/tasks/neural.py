@@ -41,7 +41,7 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         (_LR, IntParam("hidden", 16, 256, log=True), IntParam("layers", 1, 3), *_TRAINING)
     ),
     "cnn": SearchSpace(
-        (_LR, IntParam("width", 8, 64, log=True), IntParam("depth", 1, 3), *_TRAINING)
+        (_LR, IntParam("width", 4, 32, log=True), IntParam("depth", 1, 3), *_TRAINING)
     ),
 }
 """Search space of each model: learning rate, width, depth, dropout, weight decay, batch size
