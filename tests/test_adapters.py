@@ -521,3 +521,37 @@ def test_ax_percentile_early_stopping_prunes_on_epochs(tmp_path):
     assert (trials["trial"] < 3).sum() == (trials.loc[trials["trial"] < 3, "epochs"] == 6).sum()
     assert trials["cum_epochs"].iloc[-1] == trials["epochs"].sum()
     assert (trials["optimizer_s"] > 0).all()  # the strategy's time is the framework's
+
+
+@pytest.mark.parametrize(
+    ("budget", "check"),
+    [
+        (Budget("t", "trials", 11), lambda t: len(t) == 11),
+        (Budget("e", "epochs", 20), lambda t: 20 <= t["epochs"].sum() <= 20 + 2 * 4),
+    ],
+)
+def test_optuna_workers_share_one_study(budget, check, tmp_path):
+    import optuna
+
+    spec = {"framework": "optuna", "sampler": "tpe", "workers": 3}
+    task = QuadraticTask(failing=True, max_epochs=4)
+    trials = run_quadratic("optuna-tpe", tmp_path, task=task, spec=spec, budget=budget)
+    assert check(trials)
+    assert sorted(trials["trial"]) == list(range(len(trials)))  # Optuna's numbers, each once
+    assert trials["cum_trials"].tolist() == list(range(1, len(trials) + 1))
+    assert trials["cum_epochs"].iloc[-1] == trials["epochs"].sum()
+    study = optuna.load_study(
+        study_name="tunebench",
+        storage=optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(tmp_path / "optuna.journal"))
+        ),
+    )
+    assert len(study.trials) == len(trials)
+    assert all(t.state.is_finished() for t in study.trials)
+    failed = trials[trials["status"] == "failed"]
+    assert failed["error"].str.match("RuntimeError|objective returned nan").all()
+
+
+def test_optuna_workers_need_the_journal():
+    with pytest.raises(OptimizerConfigError, match=r"optimizers\.o\.workers: 2 workers need"):
+        build_optimizer("o", {"framework": "optuna", "storage": "memory", "workers": 2})

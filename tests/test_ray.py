@@ -69,7 +69,7 @@ def test_ray_searchers_translate_the_bounds():
             "optimizers.o.scheduler_options: asha does not take ['max_t']",
         ),
         ({"search_options": {"n_startup_trials": 2}}, "optimizers.o.search_options: random"),
-        ({"max_concurrent": 0}, "optimizers.o.max_concurrent: must be >= 1"),
+        ({"workers": 0}, "optimizers.o.workers: must be >= 1"),
     ],
 )
 def test_ray_bad_entries_are_one_line_errors(spec, message):
@@ -162,3 +162,16 @@ def test_ray_leaves_home_and_tmp_clean(tmp_path):
     assert set(Path(tempfile.gettempdir()).glob("tunebench-ray-*")) <= before
     rows = [json.loads(line) for line in (study / "journal.jsonl").read_text().splitlines()]
     assert [r["trial"] for r in rows] == [0, 1, 2, 3]
+
+
+def test_ray_workers_run_trials_together_within_the_budget(tmp_path):
+    from tunebench.budget import Budget
+
+    spec = {"framework": "ray", "search": "random", "workers": 2, "num_cpus": 2}
+    task = QuadraticTask(max_epochs=4)
+    trials = run_quadratic("ray-x", tmp_path / "t", trials=7, spec=spec, task=task)
+    assert len(trials) == 7 and sorted(trials["trial"]) == list(range(7))
+    budget = Budget("e", "epochs", 18)
+    trials = run_quadratic("ray-x", tmp_path / "e", spec=spec, task=task, budget=budget)
+    assert trials["epochs"].sum() == trials["cum_epochs"].iloc[-1]
+    assert 18 * 0.9 <= trials["epochs"].sum() <= 18 + 4  # at most one trial in flight over

@@ -108,13 +108,17 @@ class Recorder:
         """Whether the budget is spent."""
         return self.ledger.exhausted(self.budget)
 
+    def epoch_cap(self) -> int | None:
+        """Epochs the next trial may train: what is left of an epoch budget, if that is less
+        than a full trial (``None``: no cap)."""
+        if self.budget.currency != "epochs":
+            return None
+        left = int(self.ledger.remaining(self.budget))
+        return left if left < (self.task.max_fidelity or 0) else None
+
     def reporter(self, should_stop: Callable[[int, float], bool] | None = None) -> Reporter:
         """A reporter for the next trial, capped at what is left of an epoch budget."""
-        cap = None
-        if self.budget.currency == "epochs":
-            left = int(self.ledger.remaining(self.budget))
-            cap = left if left < (self.task.max_fidelity or 0) else None
-        return Reporter(should_stop, max_epochs=cap)
+        return Reporter(should_stop, max_epochs=self.epoch_cap())
 
     def _load_journal(self) -> None:
         if not self._journal_path.exists():

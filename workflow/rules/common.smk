@@ -53,6 +53,12 @@ def framework_env(wildcards):
     return f"../../envs/{framework}.yaml"
 
 
+def study_threads(wildcards):
+    """The job's threads: the config's, or the optimizer's worker count if that is more."""
+    workers = config["optimizers"][wildcards.optimizer].get("workers", 1)
+    return max(config["threads"], workers)
+
+
 def uses_gpu(wildcards):
     """1 for torch tasks (they use a GPU where the executor grants one), else 0."""
     return int(config["tasks"][wildcards.task]["kind"] == "torch")

@@ -26,7 +26,7 @@ rule tune_study:
         "results/benchmarks/tune_study/{task}/{optimizer}/{budget}/seed{seed}.tsv"
     conda:
         framework_env
-    threads: config["threads"]
+    threads: study_threads
     resources:
         mem_mb=4000,
         runtime=120,

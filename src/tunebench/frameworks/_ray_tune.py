@@ -177,7 +177,7 @@ class StudyState:
         return self.recorded.get(trial_id)
 
     def should_cut(self, trial_id: str, result: Mapping[str, Any]) -> bool:
-        """Whether running trials together would overrun an epoch budget (``max_concurrent`` > 1;
+        """Whether running trials together would overrun an epoch budget (``workers`` > 1;
         one trial at a time is capped in its worker and never reaches this)."""
         live = self.live.get(trial_id)
         if live is None or result.get(FINAL) or self.recorder.budget.currency != "epochs":
@@ -483,7 +483,7 @@ def fit(optimizer: RayOptimizer, task: Task, seed: int, recorder: Recorder) -> N
     searcher = HarnessSearcher(make_searcher(optimizer, seed), study, task.space)
     budget = recorder.budget
     remaining = recorder.ledger.remaining(budget)
-    cpus = max(1, (optimizer.num_cpus or _threads()) // optimizer.max_concurrent)
+    cpus = max(1, (optimizer.num_cpus or _threads()) // optimizer.workers)
     run = tune.with_resources(tune.with_parameters(trainable, task=task, seed=seed), {"cpu": cpus})
     tuner = tune.Tuner(
         run,
@@ -494,7 +494,7 @@ def fit(optimizer: RayOptimizer, task: Task, seed: int, recorder: Recorder) -> N
             search_alg=searcher,
             scheduler=scheduler,
             num_samples=math.ceil(remaining) if budget.currency == "trials" else -1,
-            max_concurrent_trials=optimizer.max_concurrent,
+            max_concurrent_trials=optimizer.workers,
             reuse_actors=optimizer.reuse_actors,
             trial_dirname_creator=_trial_dirname,
         ),

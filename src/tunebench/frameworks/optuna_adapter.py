@@ -13,13 +13,26 @@ The study lives in ``optuna.journal`` inside the study directory, and the sample
 state) is pickled after every trial, so a killed job resumes exactly where it stopped:
 trials finished by Optuna but not yet recorded are recorded from Optuna's storage, and a trial
 that was running when the job died is told ``FAIL`` and recorded as failed (it spent budget).
+
+``workers: K`` (K > 1) runs K worker processes on the one study through Optuna's own
+distributed mode: each loads the study from the shared journal file (``JournalFileBackend``,
+which locks the file, so the study directory may be on a shared file system) with its own
+sampler (seeded from the study seed and the worker's index) and asks, evaluates and tells;
+the study's process records every result. Work is handed out one trial at a time: a trials
+budget is spent exactly; an epochs or seconds budget can be overspent by at most the K − 1
+trials in flight when it runs out (each capped at the epochs left when it started). With
+several workers the order results arrive in, and so what each sampler has seen, depends on
+timing: such studies are not repeatable, and a resumed one continues from its journal
+(finished trials kept, interrupted ones recorded as failed) rather than replaying a sampler.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import queue
 import time
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +41,7 @@ from tunebench.frameworks.base import Optimizer, OptimizerConfigError
 from tunebench.recorder import Recorder
 from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.tasks.base import Task
-from tunebench.trial import TrialResult, evaluate_trial
+from tunebench.trial import Reporter, TrialResult, evaluate_trial
 
 __all__ = ["OptunaOptimizer", "to_distributions"]
 
@@ -71,7 +84,17 @@ class OptunaOptimizer(Optimizer):
         sampler_options: Mapping[str, Any] | None = None,
         pruner_options: Mapping[str, Any] | None = None,
         storage: str = "journal",
+        workers: int = 1,
     ) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise OptimizerConfigError(
+                f"optimizers.{name}.workers: must be a positive integer, got {workers!r}"
+            )
+        if workers > 1 and storage != "journal":
+            raise OptimizerConfigError(
+                f"optimizers.{name}.workers: {workers} workers need the shared journal storage, "
+                f"not storage: {storage}"
+            )
         for key, value, allowed in (
             ("sampler", sampler, SAMPLERS),
             ("pruner", pruner, PRUNERS),
@@ -88,6 +111,7 @@ class OptunaOptimizer(Optimizer):
         self.sampler_options = dict(sampler_options or {})
         self.pruner_options = dict(pruner_options or {})
         self.storage = storage
+        self.workers = workers
         self.algorithm = sampler if pruner == "none" else f"{sampler}+{pruner}"
 
     def _make_sampler(self, seed: int) -> Any:
@@ -144,6 +168,9 @@ class OptunaOptimizer(Optimizer):
             load_if_exists=True,
         )
         _reconcile(study, recorder)
+        if self.workers > 1:
+            self._run_workers(task, seed, recorder)
+            return
         distributions = to_distributions(task.space)
         prune = self.pruner != "none" and task.max_fidelity is not None
         while not recorder.exhausted:
@@ -162,6 +189,110 @@ class OptunaOptimizer(Optimizer):
                 _save_sampler(sampler, sampler_file)
             result.optimizer_s = ask_s + time.perf_counter() - t1
             recorder.record(result)
+
+    def _run_workers(self, task: Task, seed: int, recorder: Recorder) -> None:
+        """Hand trials to ``workers`` processes one at a time; record what they finish."""
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        tickets, results = context.Queue(), context.Queue()
+        journal = str(recorder.study_dir / "optuna.journal")
+        processes = [
+            context.Process(
+                target=_worker,
+                args=(self, task, seed, index, journal, tickets, results),
+                daemon=True,
+            )
+            for index in range(self.workers)
+        ]
+        for process in processes:
+            process.start()
+        in_flight = 0
+
+        def may_start() -> bool:
+            if recorder.exhausted:
+                return False
+            if recorder.budget.currency == "trials":
+                return in_flight < recorder.ledger.remaining(recorder.budget)
+            return True
+
+        try:
+            while in_flight < self.workers and may_start():
+                tickets.put(recorder.epoch_cap())
+                in_flight += 1
+            while in_flight:
+                message = _next_result(results, processes)
+                in_flight -= 1
+                if isinstance(message, str):
+                    raise RuntimeError(f"optimizers.{self.name}: a worker failed:\n{message}")
+                recorder.record(message)
+                if may_start():
+                    tickets.put(recorder.epoch_cap())
+                    in_flight += 1
+        finally:
+            for _ in processes:
+                tickets.put(_STOP)
+            for process in processes:
+                process.join(timeout=30)
+                if process.is_alive():
+                    process.terminate()
+
+
+_STOP = "stop"
+
+
+def _next_result(results: Any, processes: list[Any]) -> TrialResult | str:
+    """The next finished trial, or why there will be none (a worker's traceback or death)."""
+    while True:
+        try:
+            return results.get(timeout=1.0)
+        except queue.Empty:
+            for index, process in enumerate(processes):
+                if not process.is_alive():  # workers only leave when told to stop
+                    return f"worker {index} exited with code {process.exitcode}"
+
+
+def _worker(
+    optimizer: OptunaOptimizer,
+    task: Task,
+    seed: int,
+    index: int,
+    journal: str,
+    tickets: Any,
+    results: Any,
+) -> None:
+    """One worker of a ``workers: K`` study: ask, evaluate, tell on the shared journal."""
+    try:
+        import numpy as np
+        import optuna
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        worker_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0] >> 1)
+        study = optuna.load_study(
+            study_name="tunebench",
+            storage=JournalStorage(JournalFileBackend(journal)),
+            sampler=optimizer._make_sampler(worker_seed),
+            pruner=optimizer._make_pruner(task.max_fidelity),
+        )
+        distributions = to_distributions(task.space)
+        prune = optimizer.pruner != "none" and task.max_fidelity is not None
+        while (cap := tickets.get()) != _STOP:
+            t0 = time.perf_counter()
+            trial = study.ask(distributions)
+            ask_s = time.perf_counter() - t0
+            reporter = Reporter(_pruning_callback(trial) if prune else None, max_epochs=cap)
+            result = evaluate_trial(
+                task, trial.number, trial.params, study_seed=seed, reporter=reporter
+            )
+            t1 = time.perf_counter()
+            state = optuna.trial.TrialState[_STATE_OF_STATUS[result.status]]
+            study.tell(trial, result.value if result.status == "complete" else None, state=state)
+            result.optimizer_s = ask_s + time.perf_counter() - t1
+            results.put(result)
+    except BaseException:  # the study's process reports it and stops the other workers
+        results.put(traceback.format_exc())
 
 
 def _load_sampler(path: Path | None) -> Any:

@@ -120,7 +120,8 @@ class RayOptimizer(Optimizer):
         scheduler: The trial scheduler (``SCHEDULERS``); used on tasks that report epochs.
         search_options: Keyword arguments for ``TPESampler`` or ``HyperOptSearch``.
         scheduler_options: Keyword arguments for the scheduler (``SCHEDULER_OPTIONS``).
-        max_concurrent: Trials at once; each gets ``num_cpus // max_concurrent`` CPUs.
+        workers: Trials run at once (Tune's ``max_concurrent_trials``); each gets
+            ``num_cpus // workers`` CPUs.
         num_cpus: CPUs of the local cluster (``None``: ``$OMP_NUM_THREADS``, the job's threads).
         reuse_actors: Run trials in the same worker processes (measured here: 0.03 s instead of
             5.3 s of overhead per trial).
@@ -138,7 +139,7 @@ class RayOptimizer(Optimizer):
         scheduler: str = "fifo",
         search_options: Mapping[str, Any] | None = None,
         scheduler_options: Mapping[str, Any] | None = None,
-        max_concurrent: int = 1,
+        workers: int = 1,
         num_cpus: int | None = None,
         reuse_actors: bool = True,
         address: str | None = None,
@@ -158,7 +159,7 @@ class RayOptimizer(Optimizer):
                 f"optimizers.{name}.search: {search} needs {', '.join(missing)}: "
                 f"pip install 'tunebench[{search}]'"
             )
-        for key, value in (("max_concurrent", max_concurrent), ("num_cpus", num_cpus)):
+        for key, value in (("workers", workers), ("num_cpus", num_cpus)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise OptimizerConfigError(f"optimizers.{name}.{key}: not an integer: {value!r}")
             if value is not None and value < 1:
@@ -179,7 +180,7 @@ class RayOptimizer(Optimizer):
         self.scheduler = scheduler
         self.search_options = dict(search_options or {})
         self.scheduler_options = dict(scheduler_options or {})
-        self.max_concurrent = max_concurrent
+        self.workers = workers
         self.num_cpus = num_cpus
         self.reuse_actors = bool(reuse_actors)
         self.address = address
