@@ -1,6 +1,7 @@
 """A study killed with SIGKILL and run again keeps every finished trial, once, in the trial
 table and in MLflow, and ends where an uninterrupted study ends (Optuna and Hyperopt re-seed
-exactly: see the adapters)."""
+exactly; Ax does when its last snapshot is current, which it skips while snapshots would cost
+more than a quarter of the trial time: see the adapters)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ OPTIMIZERS = {
         "sampler_options": {"n_startup_trials": 4},
     },
     "hyperopt-tpe": {"framework": "hyperopt", "algo": "tpe"},
+    "ax-sobol": {"framework": "ax", "method": "sobol"},
 }
+EXACT = {"optuna-tpe", "hyperopt-tpe"}
+"""Optimizers whose resumed study provably proposes what an uninterrupted one would."""
 
 
 def _cell(optimizer: str) -> StudyCell:
@@ -96,8 +100,13 @@ def test_killed_study_resumes_without_losing_or_repeating_trials(optimizer, tmp_
     straight = tmp_path / "straight"
     subprocess.run(_command(cell, straight, handoff), check=True, capture_output=True)
     uninterrupted = pd.read_parquet(straight / "trials.parquet")
-    assert after["params"].tolist() == uninterrupted["params"].tolist()
-    assert after["value"].tolist() == pytest.approx(uninterrupted["value"].tolist())
+    assert after["params"].nunique() == TRIALS  # nothing proposed twice
+    if optimizer in EXACT:
+        assert after["params"].tolist() == uninterrupted["params"].tolist()
+        assert after["value"].tolist() == pytest.approx(uninterrupted["value"].tolist())
+    else:
+        head = slice(0, done_before_kill)
+        assert after["params"].tolist()[head] == uninterrupted["params"].tolist()[head]
 
     client = MlflowClient(target.tracking_uri)
     meta = json.loads((out / "study.json").read_text())
