@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,8 @@ class QuadraticTask(Task):
 
     With ``failing=True`` it raises where ``x > 1.5`` and returns NaN where ``x < -1``, so that
     failures depend on the parameters only (the same in any process a framework evaluates in).
-    ``max_epochs`` gives it a fidelity (the value improves with epochs). The task must stay
+    ``max_epochs`` gives it a fidelity (the value improves with epochs); ``delay_s`` makes each
+    evaluation take that long (for seconds budgets). The task must stay
     picklable: frameworks such as Ray Tune evaluate it in worker processes.
     """
 
@@ -65,10 +67,13 @@ class QuadraticTask(Task):
     metric = "loss"
     direction = "minimize"
 
-    def __init__(self, *, failing: bool = False, max_epochs: int | None = None) -> None:
+    def __init__(
+        self, *, failing: bool = False, max_epochs: int | None = None, delay_s: float = 0.0
+    ) -> None:
         self.space = SearchSpace.from_config(MIXED_SPACE)
         self.failing = failing
         self.max_fidelity = max_epochs
+        self.delay_s = delay_s
         self.known_optimum = 0.0
 
     def _loss(self, p: Mapping[str, Any]) -> float:
@@ -76,6 +81,7 @@ class QuadraticTask(Task):
         return (p["x"] - 0.5) ** 2 + (p["n"] - 3) ** 2 / 10 + math.log10(p["lr"]) ** 2 / 100 + act
 
     def evaluate(self, params: Mapping[str, Any], seed: int, reporter: ReporterLike) -> float:
+        time.sleep(self.delay_s)
         if self.failing and params["x"] > 1.5:
             raise RuntimeError("planted failure: x > 1.5")
         if self.failing and params["x"] < -1.0:

@@ -122,6 +122,16 @@ def test_epoch_budget_is_spent_exactly(optimizer, tmp_path):
         assert last["error"] == f"cut after {last['epochs']} epochs: the epoch budget is spent"
 
 
+@pytest.mark.parametrize("optimizer", ADAPTERS)
+def test_seconds_budget_ends_with_the_first_trial_past_it(optimizer, tmp_path):
+    budget = Budget("s", "seconds", 0.5)
+    trials = run_quadratic(optimizer, tmp_path, task=QuadraticTask(delay_s=0.05), budget=budget)
+    spent = trials["cum_seconds"]
+    assert spent.iloc[-1] >= 0.5  # the budget was used
+    assert len(trials) == 1 or spent.iloc[-2] < 0.5  # and overrun by one trial at most
+    assert np.allclose(spent, (trials["objective_s"] + trials["optimizer_s"]).cumsum())
+
+
 def test_hyperopt_native_space_round_trip():
     from hyperopt.pyll import stochastic
 

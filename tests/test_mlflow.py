@@ -63,16 +63,17 @@ def test_init_experiment_is_idempotent(target, tmp_path):
 
 def test_trial_runs_carry_params_curves_and_status(target, tmp_path):
     task = QuadraticTask(failing=True, max_epochs=4)
-    adapter = build_optimizer("o", {"framework": "optuna", "sampler": "random"})
+    spec = {"framework": "optuna", "sampler": "random", "pruner": "successive_halving"}
+    adapter = build_optimizer("o", spec)
     key = StudyKey("test", "quadratic", "o", "optuna", "random", "b", 0)
     tracker = MlflowTracker(target)
     tracker.start_study(key.label, tags={"task": "quadratic"}, params={"seed": 0})
     recorder = Recorder(
-        tmp_path / "s", key, task, Budget("b", "trials", 6), tracker=tracker, progress=None
+        tmp_path / "s", key, task, Budget("b", "trials", 10), tracker=tracker, progress=None
     )
     adapter.run(task, 0, recorder)
     children = _runs(target, f"tags.`mlflow.parentRunId` = '{tracker.parent_run_id}'")
-    assert len(children) == 6
+    assert len(children) == 10
     by_trial = {int(r.data.tags["trial"]): r for r in children}
     client = MlflowClient(target.tracking_uri)
     expected = {"complete": "FINISHED", "pruned": "KILLED", "failed": "FAILED"}
@@ -87,6 +88,12 @@ def test_trial_runs_carry_params_curves_and_status(target, tmp_path):
     history = client.get_metric_history(run.info.run_id, "loss")
     assert [m.step for m in sorted(history, key=lambda m: m.step)] == [1, 2, 3, 4]
     assert run.data.metrics["value"] == pytest.approx(done["value"])
+    pruned = [row for row in recorder.rows if row["status"] == "pruned"]
+    assert pruned, "successive halving should stop some trials"
+    for row in pruned:  # a stopped trial keeps its curve up to the stop
+        history = client.get_metric_history(by_trial[row["trial"]].info.run_id, "loss")
+        assert sorted(m.step for m in history) == list(range(1, row["epochs"] + 1))
+        assert row["epochs"] < 4
 
 
 def test_concurrent_studies_lose_nothing(target, tmp_path):
