@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -99,6 +100,34 @@ class QuadraticTask(Task):
         return self._loss(params)
 
 
+FAULT_X = 1.5  # FaultyTask's fault region: x > FAULT_X (30 % of the mixed space's x)
+
+
+class FaultyTask(QuadraticTask):
+    """The quadratic task with a planted fault where ``x > FAULT_X`` (by parameters only, so the
+    same in any process a framework evaluates in).
+
+    ``fault="hang"`` never returns: a Python loop of short sleeps (after reporting
+    ``hang_after`` epochs when the task has epochs). ``fault="memory"`` allocates 16 GiB at once
+    (run it under an address-space limit).
+    """
+
+    def __init__(self, fault: str, *, max_epochs: int | None = None, hang_after: int = 0) -> None:
+        super().__init__(max_epochs=max_epochs)
+        self.fault = fault
+        self.hang_after = hang_after
+
+    def evaluate(self, params: Mapping[str, Any], seed: int, reporter: ReporterLike) -> float:
+        if params["x"] <= FAULT_X:
+            return super().evaluate(params, seed, reporter)
+        if self.fault == "memory":
+            return float(np.ones(2**31).sum())
+        for epoch in range(1, self.hang_after + 1):
+            reporter.report(epoch, self._loss(params) + 1.0 / epoch)
+        while True:
+            time.sleep(0.01)
+
+
 def run_quadratic(
     optimizer: str,
     study_dir: Path,
@@ -108,6 +137,7 @@ def run_quadratic(
     task: QuadraticTask | None = None,
     spec: Mapping[str, Any] | None = None,
     budget: Budget | None = None,
+    trial_timeout_s: float | None = None,
 ) -> pd.DataFrame:
     """Run one study of ``optimizer`` (a key of ADAPTERS) on the quadratic task.
 
@@ -120,7 +150,9 @@ def run_quadratic(
     key = StudyKey(
         "test", task.name, optimizer, adapter.framework, adapter.algorithm, budget.name, seed
     )
-    recorder = Recorder(study_dir, key, task, budget, progress=None)
+    recorder = Recorder(
+        study_dir, key, task, budget, progress=None, trial_timeout_s=trial_timeout_s
+    )
     adapter.run(task, seed, recorder)
     return recorder.finalize()
 
@@ -128,6 +160,25 @@ def run_quadratic(
 def params_of(trials: pd.DataFrame) -> list[dict[str, Any]]:
     """The parameters of each trial, in trial order."""
     return [json.loads(p) for p in trials.sort_values("trial")["params"]]
+
+
+def check_timeouts(
+    trials: pd.DataFrame, wall: float, *, n: int, epochs: int = 0, slack: float = 30
+) -> None:
+    """A :class:`FaultyTask` ``"hang"`` study under ``trial_timeout_s=1``: every trial in the
+    fault region failed at the cap, with its seconds counted; the others completed; the study
+    spent its budget of ``n`` trials in bounded time (``slack``: what is not the trials')."""
+    assert len(trials) == n
+    hung = trials[[p["x"] > FAULT_X for p in params_of(trials)]]
+    assert len(hung) >= 1, "the seed must draw at least one hanging trial"
+    assert set(hung["status"]) == {"failed"}
+    assert set(hung["error"]) == {"timeout: exceeded trial_timeout_s=1"}
+    assert hung["value"].isna().all()
+    assert hung["objective_s"].between(1.0, 1.5).all()
+    assert (hung["epochs"] == epochs).all()
+    assert set(trials.drop(hung.index)["status"]) == {"complete"}
+    assert trials["cum_seconds"].max() >= hung["objective_s"].sum()
+    assert wall < len(hung) * 1.5 + slack
 
 
 @pytest.fixture

@@ -12,12 +12,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MIXED_SPACE, QuadraticTask, run_quadratic
+from conftest import MIXED_SPACE, FaultyTask, QuadraticTask, check_timeouts, run_quadratic
 
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
 from tunebench.space import SearchSpace
@@ -175,3 +176,12 @@ def test_ray_workers_run_trials_together_within_the_budget(tmp_path):
     trials = run_quadratic("ray-x", tmp_path / "e", spec=spec, task=task, budget=budget)
     assert trials["epochs"].sum() == trials["cum_epochs"].iloc[-1]
     assert 18 * 0.9 <= trials["epochs"].sum() <= 18 + 4  # at most one trial in flight over
+
+
+def test_ray_trials_time_out_in_their_worker_thread(tmp_path):
+    """Ray runs a trial in a thread of its worker: the watchdog stops it at the cap."""
+    t0 = time.perf_counter()
+    trials = run_quadratic(
+        "ray-random-fifo", tmp_path, trials=4, task=FaultyTask("hang"), trial_timeout_s=1
+    )
+    check_timeouts(trials, time.perf_counter() - t0, n=4, slack=60)  # Ray starts a cluster

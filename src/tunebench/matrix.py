@@ -13,7 +13,11 @@ __all__ = ["StudyCell", "cell_of", "expand_matrix", "seeds_of"]
 
 @dataclass(frozen=True)
 class StudyCell:
-    """Everything one tuning job needs to know about its study, and nothing else."""
+    """Everything one tuning job needs to know about its study, and nothing else.
+
+    ``trial_timeout_s`` is the task's time cap per trial (``None``: none), the same for every
+    optimizer on the task.
+    """
 
     experiment: str
     task: str
@@ -24,6 +28,7 @@ class StudyCell:
     budget_spec: dict[str, Any]
     seed: int
     threads: int = 1
+    trial_timeout_s: float | None = None
 
     def to_json(self) -> str:
         """Compact, key-sorted JSON (stable, so Snakemake sees unchanged params as unchanged)."""
@@ -48,20 +53,26 @@ def seeds_of(config: Mapping[str, Any]) -> list[int]:
 def cell_of(
     config: Mapping[str, Any], task: str, optimizer: str, budget: str, seed: int
 ) -> StudyCell:
-    """The cell of a validated config at the given coordinates (KeyError names a bad one)."""
+    """The cell of a validated config at the given coordinates (KeyError names a bad one).
+
+    The task entry's ``trial_timeout_s`` (else the top-level one) becomes the cell's time cap.
+    """
     for section, name in (("tasks", task), ("optimizers", optimizer), ("budgets", budget)):
         if name not in config[section]:
             raise KeyError(f"{section}.{name}: not in the config")
+    task_spec = dict(config["tasks"][task])
+    timeout = task_spec.pop("trial_timeout_s", config.get("trial_timeout_s"))
     return StudyCell(
         experiment=config["name"],
         task=task,
-        task_spec=dict(config["tasks"][task]),
+        task_spec=task_spec,
         optimizer=optimizer,
         optimizer_spec=dict(config["optimizers"][optimizer]),
         budget=budget,
         budget_spec=dict(config["budgets"][budget]),
         seed=int(seed),
         threads=int(config["threads"]),
+        trial_timeout_s=None if timeout is None else float(timeout),
     )
 
 

@@ -67,6 +67,8 @@ class Recorder:
         budget: The study's budget; the recorder's :attr:`ledger` tracks spend against it.
         tracker: MLflow logger, or ``None`` to log nothing.
         progress: Stream for one progress line per trial (``None`` for silence).
+        trial_timeout_s: Time cap of each trial (``None``: none); every reporter carries it to
+            :func:`~tunebench.trial.evaluate_trial`.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class Recorder:
         *,
         tracker: MlflowTracker | None = None,
         progress: TextIO | None = sys.stderr,
+        trial_timeout_s: float | None = None,
     ) -> None:
         if budget.currency == "epochs" and not task.max_fidelity:
             raise ValueError(
@@ -91,6 +94,7 @@ class Recorder:
         self.budget = budget
         self.tracker = tracker
         self.progress = progress
+        self.trial_timeout_s = trial_timeout_s
         self.ledger = Ledger()
         self.rows: list[dict[str, Any]] = []
         self.curves: list[list[dict[str, float]]] = []
@@ -117,8 +121,9 @@ class Recorder:
         return left if left < (self.task.max_fidelity or 0) else None
 
     def reporter(self, should_stop: Callable[[int, float], bool] | None = None) -> Reporter:
-        """A reporter for the next trial, capped at what is left of an epoch budget."""
-        return Reporter(should_stop, max_epochs=self.epoch_cap())
+        """A reporter for the next trial, capped at what is left of an epoch budget and at the
+        trial time cap."""
+        return Reporter(should_stop, max_epochs=self.epoch_cap(), timeout_s=self.trial_timeout_s)
 
     def _load_journal(self) -> None:
         if not self._journal_path.exists():

@@ -37,10 +37,12 @@ def _prepare_study_dir(cell: StudyCell, out_dir: Path, progress: TextIO | None) 
     """Keep the resume state only if it was written for the same study.
 
     A changed task, optimizer or seed makes earlier trials meaningless for this study, so the
-    directory is emptied; a changed budget limit keeps them (the study is extended or cut).
+    directory is emptied; a changed budget limit keeps them (the study is extended or cut), and
+    so does a changed trial time cap (it applies to the trials still to run).
     """
     saved = out_dir / CELL_STATE
     current = {**asdict(cell), "budget": None, "budget_spec": None}
+    del current["trial_timeout_s"]
     if saved.exists() and json.loads(saved.read_text()) != current:
         shutil.rmtree(out_dir)
         if progress is not None:
@@ -55,6 +57,8 @@ def _parent_tags(key: StudyKey) -> dict[str, str]:
 
 def _flat_params(cell: StudyCell) -> dict[str, Any]:
     flat: dict[str, Any] = {"seed": cell.seed, "threads": cell.threads}
+    if cell.trial_timeout_s is not None:
+        flat["trial_timeout_s"] = cell.trial_timeout_s
     for prefix, spec in (
         ("task", cell.task_spec),
         ("optimizer", cell.optimizer_spec),
@@ -108,7 +112,15 @@ def run_study(
     tracker = MlflowTracker(tracking) if tracking is not None else None
     _prepare_study_dir(cell, out_dir, progress)
     mlflow_state = out_dir / MLFLOW_STATE
-    recorder = Recorder(out_dir, key, task, budget, tracker=None, progress=progress)
+    recorder = Recorder(
+        out_dir,
+        key,
+        task,
+        budget,
+        tracker=None,
+        progress=progress,
+        trial_timeout_s=cell.trial_timeout_s,
+    )
     if tracker is not None:
         previous = json.loads(mlflow_state.read_text()) if mlflow_state.exists() else {}
         same_store = previous.get("tracking_uri") == tracking.tracking_uri

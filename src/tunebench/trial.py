@@ -1,7 +1,8 @@
 """One trial: evaluate a task at sampled parameters, time it, and capture failures.
 
 Every adapter evaluates through :func:`evaluate_trial`, so that timing, NaN handling, error
-capture and the per-epoch curve are identical whichever framework proposed the parameters.
+capture, the per-trial time cap and the per-epoch curve are identical whichever framework
+proposed the parameters.
 """
 
 from __future__ import annotations
@@ -14,9 +15,18 @@ from typing import Any, Literal
 
 import numpy as np
 
+from tunebench._deadline import Deadline, TrialTimeout
 from tunebench.tasks.base import Task
 
-__all__ = ["Reporter", "Status", "TrialResult", "evaluate_trial", "trial_seed"]
+__all__ = [
+    "Reporter",
+    "Status",
+    "TrialResult",
+    "TrialTimeout",
+    "evaluate_trial",
+    "timeout_error",
+    "trial_seed",
+]
 
 Status = Literal["complete", "pruned", "failed"]
 
@@ -34,6 +44,8 @@ class Reporter:
             to stop the trial (the framework's pruner or scheduler). ``None`` never stops.
         max_epochs: Epoch cap for this trial (what is left of an epoch budget); a trial that
             reaches it before finishing is cut, and recorded as pruned with the reason.
+        timeout_s: The trial's time cap (``trial_timeout_s``); :func:`evaluate_trial`
+            interrupts the trial there (see :mod:`tunebench._deadline`). ``None``: no cap.
     """
 
     def __init__(
@@ -41,9 +53,12 @@ class Reporter:
         should_stop: Callable[[int, float], bool] | None = None,
         *,
         max_epochs: int | None = None,
+        timeout_s: float | None = None,
     ) -> None:
         self._should_stop = should_stop
         self._max_epochs = max_epochs
+        self.timeout_s = timeout_s
+        self.deadline = Deadline(timeout_s)
         self.curve: list[dict[str, float]] = []
         self.stopped = False
         self.cut = False
@@ -55,14 +70,22 @@ class Reporter:
         return len(self.curve)
 
     def report(self, epoch: int, value: float, **metrics: float) -> bool:
-        """Record ``value`` (and extra ``metrics``) for ``epoch``; return ``True`` to stop."""
-        self.curve.append({"epoch": int(epoch), "value": float(value), **metrics})
-        if self._should_stop is not None and math.isfinite(value):
-            t0 = time.perf_counter()
-            self.stopped = bool(self._should_stop(int(epoch), float(value)))
-            self.stop_s += time.perf_counter() - t0
-        if not self.stopped and self._max_epochs is not None and self.epochs >= self._max_epochs:
-            self.cut = self.stopped = True
+        """Record ``value`` (and extra ``metrics``) for ``epoch``; return ``True`` to stop.
+
+        The time cap waits while the epoch is recorded and relayed to the framework.
+        """
+        with self.deadline.hold():
+            self.curve.append({"epoch": int(epoch), "value": float(value), **metrics})
+            if self._should_stop is not None and math.isfinite(value):
+                t0 = time.perf_counter()
+                self.stopped = bool(self._should_stop(int(epoch), float(value)))
+                self.stop_s += time.perf_counter() - t0
+            if (
+                not self.stopped
+                and self._max_epochs is not None
+                and self.epochs >= self._max_epochs
+            ):
+                self.cut = self.stopped = True
         return self.stopped
 
 
@@ -91,6 +114,17 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def timeout_error(timeout_s: float) -> str:
+    """The error recorded for a trial stopped at its time cap."""
+    return f"timeout: exceeded trial_timeout_s={timeout_s:g}"
+
+
+def _describe(exc: BaseException) -> str:
+    """One line naming the exception (NumPy's allocation errors as ``MemoryError``)."""
+    name = "MemoryError" if isinstance(exc, MemoryError) else type(exc).__name__
+    return f"{name}: {exc}".splitlines()[0][:500]
+
+
 def evaluate_trial(
     task: Task,
     trial: int,
@@ -101,7 +135,9 @@ def evaluate_trial(
 ) -> TrialResult:
     """Evaluate ``task`` at ``params``; exceptions and non-finite values become ``failed``.
 
-    A trial whose reporter asked it to stop is ``pruned`` with its last reported value.
+    A trial whose reporter asked it to stop is ``pruned`` with its last reported value. A trial
+    still running at the reporter's time cap is interrupted and ``failed`` (``timeout: ...``),
+    with the seconds it spent and the epochs it reported.
     """
     reporter = reporter or Reporter()
     plain = {k: _plain(v) for k, v in params.items()}
@@ -109,11 +145,15 @@ def evaluate_trial(
     t0 = time.perf_counter()
     error = ""
     try:
-        value = float(task.evaluate(plain, trial_seed(study_seed, trial), reporter))
-    except Exception as exc:  # a trial's failure must not end the study
-        value, error = math.nan, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        with reporter.deadline:
+            value = float(task.evaluate(plain, trial_seed(study_seed, trial), reporter))
+    except (Exception, TrialTimeout) as exc:  # a trial's failure must not end the study
+        value, error = math.nan, _describe(exc)
     elapsed = time.perf_counter() - t0
     objective_s = elapsed - reporter.stop_s
+    if reporter.deadline.expired:
+        assert reporter.timeout_s is not None
+        error = timeout_error(reporter.timeout_s)
     if not error and not math.isfinite(value):
         error = f"objective returned {value}"
     if error:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HarnessSearcher", "RandomSearch", "RecordingCallback", "fit", "trainable"]
 
-META = "__tunebench__"  # config key carrying the trial number and epoch cap to the worker
+META = "__tunebench__"  # config key carrying the trial number, epoch cap and time cap
 METRIC = "value"  # the objective, in every result
 TIME_ATTR = "epoch"  # the schedulers' clock: the task's epoch
 FINAL = "tunebench_final"  # True on the result that carries the whole TrialResult
@@ -53,7 +53,9 @@ def trainable(config: dict[str, Any], task: Task | None = None, seed: int = 0) -
     """Evaluate one trial in a Ray worker; per-epoch values go to Ray as they come.
 
     Returns the final result (``FINAL``), which Ray reports as the trial's last result. When the
-    scheduler stops the trial, ``tune.report`` does not return (Ray ends the thread).
+    scheduler stops the trial, ``tune.report`` does not return (Ray ends the thread). Ray runs
+    this in a thread of its worker, so the time cap is the watchdog of
+    :mod:`tunebench._deadline`: a timed-out trial is recorded from its final result as failed.
     """
     assert task is not None, "tune.with_parameters passes the task"
     meta = config[META]
@@ -73,7 +75,7 @@ def trainable(config: dict[str, Any], task: Task | None = None, seed: int = 0) -
         tune.report({METRIC: value, TIME_ATTR: epoch, FINAL: False, PAYLOAD: json.dumps(payload)})
         return False
 
-    reporter = Reporter(relay, max_epochs=cap)
+    reporter = Reporter(relay, max_epochs=cap, timeout_s=meta["timeout_s"])
     result = evaluate_trial(task, meta["trial"], params, study_seed=seed, reporter=reporter)
     payload = json.dumps(asdict(result))
     return {METRIC: result.value, TIME_ATTR: result.epochs, FINAL: True, PAYLOAD: payload}
@@ -134,7 +136,7 @@ class StudyState:
         live = _Live(self.next_trial, params, self._epoch_cap())
         self.next_trial += 1
         self.live[trial_id] = live
-        return {"trial": live.number, "cap": live.cap}
+        return {"trial": live.number, "cap": live.cap, "timeout_s": self.recorder.trial_timeout_s}
 
     def _epoch_cap(self) -> int | None:
         """What is left of an epoch budget when it is less than a full trial (as the recorder's

@@ -197,10 +197,20 @@ class OptunaOptimizer(Optimizer):
         context = multiprocessing.get_context("spawn")
         tickets, results = context.Queue(), context.Queue()
         journal = str(recorder.study_dir / "optuna.journal")
+        timeout_s = recorder.trial_timeout_s
         processes = [
             context.Process(
                 target=_worker,
-                args=(self, task, seed, index, journal, tickets, results),
+                args=(
+                    self,
+                    task,
+                    seed,
+                    index,
+                    journal,
+                    recorder.trial_timeout_s,
+                    tickets,
+                    results,
+                ),
                 daemon=True,
             )
             for index in range(self.workers)
@@ -258,6 +268,7 @@ def _worker(
     seed: int,
     index: int,
     journal: str,
+    timeout_s: float | None,
     tickets: Any,
     results: Any,
 ) -> None:
@@ -282,7 +293,8 @@ def _worker(
             t0 = time.perf_counter()
             trial = study.ask(distributions)
             ask_s = time.perf_counter() - t0
-            reporter = Reporter(_pruning_callback(trial) if prune else None, max_epochs=cap)
+            stop = _pruning_callback(trial) if prune else None
+            reporter = Reporter(stop, max_epochs=cap, timeout_s=timeout_s)
             result = evaluate_trial(
                 task, trial.number, trial.params, study_seed=seed, reporter=reporter
             )

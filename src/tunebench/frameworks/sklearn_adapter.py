@@ -16,6 +16,16 @@ clones one estimator, so every candidate fits with ``random_state=seed``; incumb
 scores refit with the per-trial seed, as for every adapter. A candidate with a NaN score is a
 failed trial; its error is the exception raised when it is refitted on the folds.
 
+Time cap (``trial_timeout_s``) on the estimator path: the search classes cannot stop one
+candidate, so with a cap grid and random search run ``n_jobs`` candidates per call (the
+candidates are the same: the sampler's stream and the grid's order do not depend on the calls),
+and each call is interrupted at ``candidates × trial_timeout_s`` (then some candidate surely ran
+past its cap): with ``n_jobs = 1`` that is each candidate's own cap; a stopped call's
+candidates are all recorded as failed (``timeout: ...``) and the study goes on with the next.
+A halving bracket is one call, capped the same way. A candidate whose ``objective_s`` exceeds
+the cap in a call that finished is recorded as failed too, as every other adapter records it.
+The sampler path caps each trial like every other adapter.
+
 **Sampler path** (every other task: synthetic functions, torch models): there is no estimator
 to hand to a search class, so the same candidates are drawn with ``ParameterGrid`` /
 ``ParameterSampler`` and evaluated one by one through :func:`~tunebench.trial.evaluate_trial`.
@@ -63,11 +73,12 @@ from typing import Any
 
 import numpy as np
 
+from tunebench._deadline import Deadline
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError
 from tunebench.recorder import Recorder
 from tunebench.space import CategoricalParam, FloatParam, IntParam, Param, SearchSpace
 from tunebench.tasks.base import Task
-from tunebench.trial import TrialResult, evaluate_trial
+from tunebench.trial import TrialResult, TrialTimeout, evaluate_trial, timeout_error
 
 __all__ = [
     "SEARCHES",
@@ -293,6 +304,8 @@ class SklearnSearchOptimizer(Optimizer):
                 size = self.n_candidates or round(self.factor**3)
             else:
                 size = n_jobs
+            if recorder.trial_timeout_s is not None and self.search != "halving":
+                size = min(size, n_jobs)  # a call stopped at its cap loses n_jobs candidates
             if self.search == "grid":
                 batch = grid[recorder.n_trials : recorder.n_trials + size]
                 if not batch:
@@ -302,7 +315,16 @@ class SklearnSearchOptimizer(Optimizer):
                 searcher = self._searcher(
                     task, seed, n_jobs, distributions=distributions, size=size, rng=rng
                 )
-            results = _search(task, searcher, seed, rng, distributions, size, recorder.n_trials)
+            results = _search(
+                task,
+                searcher,
+                seed,
+                rng,
+                distributions,
+                size,
+                recorder.n_trials,
+                timeout_s=recorder.trial_timeout_s,
+            )
             for result in results:
                 recorder.record(result)
 
@@ -366,13 +388,21 @@ def _search(
     distributions: Mapping[str, Any],
     size: int,
     first: int,
+    *,
+    timeout_s: float | None = None,
 ) -> list[TrialResult]:
-    """Fit ``searcher`` on the dev rows; one trial per candidate, numbered from ``first``."""
+    """Fit ``searcher`` on the dev rows; one trial per candidate, numbered from ``first``.
+
+    ``timeout_s`` caps each candidate (see the module's docstring).
+    """
     from sklearn.exceptions import FitFailedWarning
 
     data = task.data()
     names = {task.estimator_key(n): n for n in task.space.names}
     state = rng.get_state()
+    n_candidates = len(searcher.param_grid) if hasattr(searcher, "param_grid") else size
+    deadline = Deadline(None if timeout_s is None else timeout_s * n_candidates)
+    failure = ""
     t_start = time.time()
     t0 = time.perf_counter()
     with task.thread_limit(), warnings.catch_warnings():
@@ -380,14 +410,26 @@ def _search(
         warnings.simplefilter("ignore", FitFailedWarning)
         warnings.filterwarnings("ignore", message="One or more of the test scores are non-finite")
         try:
-            searcher.fit(data.x_dev, data.y_dev)
-            trials = _candidates(searcher.cv_results_, searcher.n_splits_, list(names))
-            failure = ""
+            with deadline:
+                searcher.fit(data.x_dev, data.y_dev)
+        except TrialTimeout:
+            pass  # recorded below, from deadline.expired
         except ValueError as exc:  # scikit-learn raises when every fit failed
             if "fits failed" not in str(exc):
                 raise
             failure = f"ValueError: {str(exc).strip().splitlines()[0]}"
+        if deadline.expired:
+            assert timeout_s is not None
+            failure = timeout_error(timeout_s)
+            if n_candidates > 1:
+                failure = (
+                    f"timeout: the search of {n_candidates} candidates exceeded "
+                    f"{n_candidates} x trial_timeout_s={timeout_s:g}"
+                )
+        if failure:
             trials = _all_failed(searcher, rng, state, distributions, size)
+        else:
+            trials = _candidates(searcher.cv_results_, searcher.n_splits_, list(names))
     wall = time.perf_counter() - t0
     n = len(trials)
     objective = [t["objective_s"] for t in trials] if not failure else [wall / n] * n
@@ -401,9 +443,15 @@ def _search(
         start = t_start + wall * elapsed
         elapsed += share
         status, value, error = trial["status"], trial["value"], ""
-        if status == "failed" or not math.isfinite(value):
+        if deadline.expired:
+            status, value, error = "failed", math.nan, failure
+        elif status == "failed" or not math.isfinite(value):
             status, value = "failed", math.nan
-            error = _failure(task, params, seed, failure)
+            error = _failure(task, params, seed, failure, timeout_s)
+        elif timeout_s is not None and objective_s > timeout_s:
+            status, value = "failed", math.nan
+            error = f"{timeout_error(timeout_s)} (a search class cannot stop a fit: it took "
+            error += f"{objective_s:.3g} s)"
         results.append(
             TrialResult(
                 trial=first + i,
@@ -503,16 +551,30 @@ def _neutral(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _failure(task: Any, params: Mapping[str, Any], seed: int, fallback: str) -> str:
-    """The error a failed candidate raises when refitted on the task's folds."""
+def _failure(
+    task: Any, params: Mapping[str, Any], seed: int, fallback: str, timeout_s: float | None
+) -> str:
+    """The error a failed candidate raises when refitted on the task's folds (within the
+    trial's time cap)."""
     data = task.data()
-    for train, val in data.folds:
-        try:
-            est = task.estimator(params, seed)
-            est.fit(data.x_dev[train], data.y_dev[train])
-            score = float(est.score(data.x_dev[val], data.y_dev[val]))
-        except Exception as exc:
-            return f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        if not math.isfinite(score):
-            return f"objective returned {score}"
-    return fallback or "the search scored this candidate NaN; refitting it succeeded"
+    deadline = Deadline(timeout_s)
+    error = ""
+    try:
+        with deadline:
+            for train, val in data.folds:
+                try:
+                    est = task.estimator(params, seed)
+                    est.fit(data.x_dev[train], data.y_dev[train])
+                    score = float(est.score(data.x_dev[val], data.y_dev[val]))
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                    break
+                if not math.isfinite(score):
+                    error = f"objective returned {score}"
+                    break
+    except TrialTimeout:
+        pass  # recorded below, from deadline.expired
+    if deadline.expired:
+        assert timeout_s is not None
+        return timeout_error(timeout_s)
+    return error or fallback or "the search scored this candidate NaN; refitting it succeeded"
