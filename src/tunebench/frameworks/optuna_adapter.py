@@ -201,16 +201,7 @@ class OptunaOptimizer(Optimizer):
         processes = [
             context.Process(
                 target=_worker,
-                args=(
-                    self,
-                    task,
-                    seed,
-                    index,
-                    journal,
-                    recorder.trial_timeout_s,
-                    tickets,
-                    results,
-                ),
+                args=(self, task, seed, index, journal, timeout_s, tickets, results),
                 daemon=True,
             )
             for index in range(self.workers)
