@@ -24,6 +24,7 @@ from conftest import (
 
 from tunebench.budget import Budget
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
+from tunebench.recorder import Recorder, StudyKey
 from tunebench.space import SearchSpace
 from tunebench.tables import TRIAL_COLUMNS
 
@@ -565,3 +566,41 @@ def test_optuna_workers_share_one_study(budget, check, tmp_path):
 def test_optuna_workers_need_the_journal():
     with pytest.raises(OptimizerConfigError, match=r"optimizers\.o\.workers: 2 workers need"):
         build_optimizer("o", {"framework": "optuna", "storage": "memory", "workers": 2})
+
+
+@pytest.mark.parametrize(
+    ("search", "options"),
+    [("random", {}), ("halving", {"resource": "max_iter", "max_resources": 40, "factor": 2})],
+)
+def test_sklearn_estimator_path_charges_the_epochs_it_trains(search, options, tmp_path):
+    from tunebench.tasks import build_task
+
+    spec = {"kind": "sklearn", "model": "gboost", "dataset": "breast_cancer", "max_epochs": 4}
+    task = build_task("gb", spec)
+    adapter = build_optimizer("s", {"framework": "sklearn", "search": search, **options})
+    key = StudyKey("t", task.name, "s", "sklearn", adapter.algorithm, "b", 0)
+    recorder = Recorder(tmp_path, key, task, Budget("b", "trials", 6), progress=None)
+    adapter.run(task, 0, recorder)
+    trials = recorder.finalize()
+    if search == "random":
+        assert (trials["epochs"] == 4).all()
+    else:  # each rung refits with n_resources rounds: 10 rounds an epoch
+        curves = pd.read_parquet(tmp_path / "curves.parquet")
+        rounds = curves.groupby("trial")["n_resources"].apply(lambda r: sum(-(-r // 10)))
+        assert trials.set_index("trial")["epochs"].equals(rounds.astype(int).rename("epochs"))
+        assert (trials["status"] == "pruned").any()
+    assert trials["cum_epochs"].iloc[-1] == trials["epochs"].sum()
+
+
+def test_sklearn_epochs_budget_on_a_sklearn_task_is_exact(tmp_path):
+    from tunebench.tasks import build_task
+
+    spec = {"kind": "sklearn", "model": "sgd", "dataset": "breast_cancer", "max_epochs": 5}
+    task = build_task("sgd", spec)
+    adapter = build_optimizer("s", {"framework": "sklearn", "search": "random"})
+    key = StudyKey("t", task.name, "s", "sklearn", adapter.algorithm, "e", 0)
+    recorder = Recorder(tmp_path, key, task, Budget("e", "epochs", 12), progress=None)
+    adapter.run(task, 0, recorder)
+    trials = recorder.finalize()
+    assert trials["epochs"].tolist() == [5, 5, 2]
+    assert trials["status"].tolist() == ["complete", "complete", "pruned"]

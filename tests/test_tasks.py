@@ -161,7 +161,7 @@ def test_unknown_names_raise_value_error_naming_the_key(
 
 
 def test_unknown_model_message_lists_choices() -> None:
-    expected = r"^tasks\.foo\.model: unknown model 'xgb' \(choose from: gboost, svc\)$"
+    expected = r"^tasks\.foo\.model: unknown model 'xgb' \(choose from: gboost, svc, sgd\)$"
     with pytest.raises(ValueError, match=expected):
         build_task("foo", {"kind": "sklearn", "model": "xgb", "dataset": "wine"})
 
@@ -412,3 +412,37 @@ def test_mlp_space_override_fills_fixed_defaults() -> None:
     reporter = Recorder()
     assert 0.0 <= task.evaluate({"lr": 5e-3}, 0, reporter) <= 1.0
     assert len(reporter.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [
+        ("gboost", {"learning_rate": 0.1, "max_leaf_nodes": 8, "l2_regularization": 1e-3}),
+        ("sgd", {"alpha": 1e-4, "loss": "log_loss", "penalty": "l2", "l1_ratio": 0.15}),
+    ],
+)
+def test_sklearn_models_report_epochs(model, params) -> None:
+    spec = {"kind": "sklearn", "model": model, "dataset": "breast_cancer", "max_epochs": 5}
+    task = build_task("e", {**spec, "validation": "cv", "cv_folds": 3})
+    assert task.max_fidelity == 5 and "max_iter" not in task.space.names
+    reporter = Recorder()
+    value = task.evaluate(params, 0, reporter)
+    assert [epoch for epoch, _, _ in reporter.calls] == [1, 2, 3, 4, 5]
+    assert value == reporter.curve[-1] > 0.85
+    assert task.evaluate(params, 0, Recorder()) == value  # deterministic per seed
+    stopped = Recorder(stop_at=2)
+    assert task.evaluate(params, 0, stopped) == reporter.curve[1]  # the same first epochs
+    assert 0.85 < task.test_score(params, 0) <= 1.0
+    full = task.estimator(params, 0)  # the estimator path trains the full fidelity in one fit
+    assert full.get_params()["max_iter" if model == "gboost" else "model__max_iter"] == (
+        50 if model == "gboost" else 5
+    )
+
+
+def test_sklearn_epochs_errors() -> None:
+    base = {"kind": "sklearn", "dataset": "wine"}
+    with pytest.raises(ValueError, match=r"tasks\.e\.max_epochs: svc does not train in epochs"):
+        build_task("e", {**base, "model": "svc", "max_epochs": 3})
+    space = {"max_iter": {"type": "int", "low": 10, "high": 50}}
+    with pytest.raises(ValueError, match=r"tasks\.e\.space: max_iter is the fidelity"):
+        build_task("e", {**base, "model": "gboost", "max_epochs": 3, "space": space})

@@ -102,7 +102,11 @@ def _check_semantics(config: dict[str, Any]) -> None:
             except SpaceError as exc:
                 raise ConfigError(f"tasks.{name}.{exc}") from None
     epoch_budgets = [name for name, spec in config["budgets"].items() if "epochs" in spec]
-    no_epochs = [name for name, task in config["tasks"].items() if task["kind"] != "torch"]
+    no_epochs = [
+        name
+        for name, task in config["tasks"].items()
+        if task["kind"] != "torch" and not task.get("max_epochs")
+    ]
     if epoch_budgets and no_epochs:
         raise ConfigError(
             f"budgets.{epoch_budgets[0]}: an epochs budget needs tasks that train in epochs; "

@@ -48,12 +48,15 @@ candidates) from ``scipy.stats`` distributions: ``uniform``/``loguniform`` for f
 Budgets: a trials budget caps the candidates (the grid subset, ``n_iter``, ``n_candidates``).
 Halving counts candidates as trials: a candidate stopped at a lower rung is ``pruned`` with
 its score there (on fewer samples), and its curve holds one row per rung (``epoch`` = rung,
-``n_resources``); ``epochs`` stays 0, as the task has no epoch fidelity. With a seconds budget,
-the estimator path searches chunks of ``n_jobs`` candidates (halving: brackets of
-``n_candidates``, default ``factor³``) until the budget is spent; the last chunk may overrun.
-An epochs budget needs a task with a fidelity. ``resource`` may name an estimator parameter
-instead of ``n_samples`` (e.g. ``max_iter`` for ``gboost``, removed from the space, with
-``max_resources``): that is the hook an epochs budget for halving will use.
+``n_resources``). With a seconds budget, the estimator path searches chunks of ``n_jobs``
+candidates (halving: brackets of ``n_candidates``, default ``factor³``) until the budget is
+spent; the last chunk may overrun. ``resource`` may name an estimator parameter instead of
+``n_samples`` (e.g. ``max_iter`` for ``gboost``, removed from the space, with
+``max_resources``). On tasks that train in epochs (``max_epochs``) every fit is charged the
+epochs it trained: the task's ``max_epochs``, or for halving on an epoch-like resource
+(``max_iter``) the epochs of that rung's resource. An epochs budget uses the sampler path on
+every task (candidates drawn as below, evaluated one by one with the per-epoch reporter): a
+search class cannot stop a fit at the epochs left, so it could not keep the budget exactly.
 
 Resume: candidates come in a fixed order, so recorded ones are skipped: the grid continues in
 its order and random search continues its sampler's stream. A resumed halving search runs a
@@ -240,7 +243,7 @@ class SklearnSearchOptimizer(Optimizer):
         """Search until the recorder's budget is spent (or the grid is done)."""
         from tunebench.tasks.tabular import SklearnTask
 
-        if isinstance(task, SklearnTask):
+        if isinstance(task, SklearnTask) and recorder.budget.currency != "epochs":
             self._run_estimator(task, seed, recorder)
         else:
             self._run_sampler(task, seed, recorder)
@@ -458,7 +461,7 @@ def _search(
                 params=params,
                 status=status,
                 value=value,
-                epochs=0,
+                epochs=_epochs(task, getattr(searcher, "resource", None), trial["curve"]),
                 t_start=start,
                 t_end=t_start + wall * elapsed,
                 objective_s=objective_s,
@@ -508,6 +511,14 @@ def _candidates(cv: Mapping[str, Any], n_splits: int, keys: Sequence[str]) -> li
                 for k, (s, r) in enumerate(zip(scores, c["rows"], strict=True))
             ]
     return out
+
+
+def _epochs(task: Any, resource: str | None, curve: Sequence[Mapping[str, float]]) -> int:
+    """Epochs a candidate's fits trained: one fit per halving rung (``curve``), else one."""
+    resources = [point["n_resources"] for point in curve if "n_resources" in point]
+    if not resources:
+        return task.fit_epochs(None, None)
+    return sum(task.fit_epochs(resource, n) for n in resources)
 
 
 def _key(params: Mapping[str, Any], keys: Sequence[str]) -> str:

@@ -33,7 +33,7 @@ __all__ = [
 
 TASK_KINDS: tuple[str, ...] = ("synthetic", "sklearn", "torch")
 SYNTHETIC_FUNCTIONS: tuple[str, ...] = ("branin", "hartmann6", "rosenbrock")
-SKLEARN_MODELS: tuple[str, ...] = ("gboost", "svc")
+SKLEARN_MODELS: tuple[str, ...] = ("gboost", "svc", "sgd")
 TORCH_MODELS: tuple[str, ...] = ("mlp", "cnn")
 DATASETS: tuple[str, ...] = ("breast_cancer", "digits", "wine")
 OPENML_PREFIX = "openml:"
@@ -42,7 +42,16 @@ OPENML_PREFIX = "openml:"
 _SPLIT_KEYS = ("dataset", "test_size", "split_seed", "val_size", "data_home")
 SPEC_KEYS: dict[str, tuple[str, ...]] = {
     "synthetic": ("kind", "function", "dim", "noise_std", "space"),
-    "sklearn": ("kind", "model", *_SPLIT_KEYS, "validation", "cv_folds", "threads", "space"),
+    "sklearn": (
+        "kind",
+        "model",
+        *_SPLIT_KEYS,
+        "validation",
+        "cv_folds",
+        "threads",
+        "max_epochs",
+        "space",
+    ),
     "torch": (
         "kind",
         "model",
@@ -98,7 +107,12 @@ def build_task(name: str, spec: Mapping[str, Any]) -> Task:
         from tunebench.tasks.tabular import SklearnTask
 
         return SklearnTask(
-            name=name, model=model, split=split, space=space, threads=spec.get("threads")
+            name=name,
+            model=model,
+            split=split,
+            space=space,
+            threads=spec.get("threads"),
+            max_epochs=spec.get("max_epochs"),
         )
     model = _choice(prefix, "model", spec.get("model"), TORCH_MODELS)
     if spec.get("validation", "holdout") != "holdout":
