@@ -39,7 +39,7 @@ rule compare_optimizers:
         analysis=config["analysis"],
         comparisons=json.dumps(config["comparisons"]),
     shell:
-        "tunebench compare {input} --out results/stats --budget {params.budget:q} --at {params.at:q}"
+        "tunebench compare {input} --out results/stats --budget {params.budget:q} --at={params.at:q}"
         " --alpha {params.analysis[alpha]} --correction {params.analysis[correction]}"
         " --baseline {params.analysis[baseline]:q} --block {params.analysis[block]}"
         " --n-boot {params.analysis[n_boot]} --random-state {params.analysis[random_state]}"
