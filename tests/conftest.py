@@ -48,6 +48,25 @@ ADAPTERS: dict[str, dict[str, Any]] = {
     "sklearn-grid": {"framework": "sklearn", "search": "grid"},
     "sklearn-random": {"framework": "sklearn", "search": "random"},
     "sklearn-halving": {"framework": "sklearn", "search": "halving"},
+    "nevergrad-ngopt": {"framework": "nevergrad", "optimizer": "NGOpt"},
+    "nevergrad-oneplusone": {"framework": "nevergrad", "optimizer": "OnePlusOne"},
+    "nevergrad-random": {"framework": "nevergrad", "optimizer": "RandomSearch"},
+    "synetune-random": {"framework": "synetune", "searcher": "random"},
+    # Syne Tune's TPE is random search for its first 40 trials on this space by default; with
+    # num_min_data_points 6 its KDEs take over at trial 12.
+    "synetune-tpe": {
+        "framework": "synetune",
+        "searcher": "tpe",
+        "searcher_options": {"num_min_data_points": 6},
+    },
+    # Syne Tune's GP takes 5-25 s per trial here on 2 busy cores: 10 random trials first keep
+    # the contract fast; the 12- and 14-trial studies still run GP trials (and
+    # tests/test_synetune.py resumes a study through GP trials).
+    "synetune-bo": {
+        "framework": "synetune",
+        "searcher": "bo",
+        "searcher_options": {"num_init_random": 10},
+    },
 }
 
 # Adapters whose candidates do not depend on the seed (a grid is one fixed design).
@@ -179,6 +198,52 @@ def check_timeouts(
     assert set(trials.drop(hung.index)["status"]) == {"complete"}
     assert trials["cum_seconds"].max() >= hung["objective_s"].sum()
     assert wall < len(hung) * 1.5 + slack
+
+
+class KilledAt(Task):
+    """``base`` until its ``k``-th evaluation, which raises KeyboardInterrupt (not an
+    Exception: it ends the study like a kill)."""
+
+    def __init__(self, base: Task, k: int) -> None:
+        self.base, self.k, self.calls = base, k, 0
+        self.name, self.space, self.direction = base.name, base.space, base.direction
+        self.metric, self.known_optimum = base.metric, base.known_optimum
+
+    def evaluate(self, params: Mapping[str, Any], seed: int, reporter: ReporterLike) -> float:
+        self.calls += 1
+        if self.calls == self.k:
+            raise KeyboardInterrupt
+        return self.base.evaluate(params, seed, reporter)
+
+    def test_score(self, params: Mapping[str, Any], seed: int) -> float:
+        return self.base.test_score(params, seed)
+
+
+def assert_killed_study_resumes_exactly(
+    optimizer: str,
+    task: Task,
+    tmp_path: Path,
+    *,
+    trials: int = 10,
+    kill_at: int = 7,
+    spec: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """A study killed while trial ``kill_at - 1`` ran resumes as if never stopped.
+
+    Returns the uninterrupted study's trial table.
+    """
+    uninterrupted = run_quadratic(
+        optimizer, tmp_path / "u", trials=trials, seed=2, task=task, spec=spec
+    )
+    with pytest.raises(KeyboardInterrupt):
+        killed = KilledAt(task, kill_at)
+        run_quadratic(optimizer, tmp_path / "k", trials=trials, seed=2, task=killed, spec=spec)
+    journal = pd.read_json(tmp_path / "k" / "journal.jsonl", lines=True)
+    assert len(journal) == kill_at - 1
+    resumed = run_quadratic(optimizer, tmp_path / "k", trials=trials, seed=2, task=task, spec=spec)
+    assert resumed["t_start"].head(kill_at - 1).tolist() == journal["t_start"].tolist()
+    assert params_of(resumed) == params_of(uninterrupted)
+    return uninterrupted
 
 
 @pytest.fixture

@@ -54,9 +54,16 @@ def test_budget_respected_exactly(optimizer, tmp_path):
     assert (trials["optimizer_s"] >= 0).all() and (trials["objective_s"] >= 0).all()
 
 
+# Seeds for adapters whose first 10 trials miss the failing region with seed 0: NGOpt's
+# DiscreteBSOOnePlusOne starts at the centre and mutates one parameter at a time.
+FAILURE_SEEDS: dict[str, int] = {"nevergrad-ngopt": 1}
+
+
 @pytest.mark.parametrize("optimizer", ADAPTERS)
 def test_failures_recorded_and_study_continues(optimizer, tmp_path):
-    trials = run_quadratic(optimizer, tmp_path, trials=10, task=QuadraticTask(failing=True))
+    task = QuadraticTask(failing=True)
+    seed = FAILURE_SEEDS.get(optimizer, 0)
+    trials = run_quadratic(optimizer, tmp_path, trials=10, task=task, seed=seed)
     assert len(trials) == 10
     xs = np.array([p["x"] for p in params_of(trials)])
     raised, nan = xs > 1.5, xs < -1.0
@@ -85,7 +92,13 @@ def test_same_seed_same_trials(optimizer, tmp_path):
 
 
 # Adapters whose resumed study proposes other trials than an uninterrupted one would, and why.
-RESUME_DIVERGES: dict[str, str] = {}
+RESUME_DIVERGES: dict[str, str] = {
+    "nevergrad-ngopt": (
+        "NGOpt's DiscreteBSOOnePlusOne schedules its mutations by the budget hint: the extended "
+        "study keeps the hint it started with (5), the uninterrupted one is told 9; a study "
+        "resumed at its own budget replays exactly (tests/test_nevergrad.py)"
+    ),
+}
 
 
 @pytest.mark.parametrize("optimizer", ADAPTERS)

@@ -62,7 +62,7 @@ def test_defaults_are_filled_and_input_not_modified():
         ("budgets", {"t6": {"trails": 6}}, "budgets.t6: Additional properties"),
         ("seeds", "five", "seeds: 'five' is not valid"),
         ("seeds", 0, "seeds: 0 is less than the minimum of 1"),
-        ("optimizers.random.framework", "nevergrad", "optimizers.random.framework: 'nevergrad'"),
+        ("optimizers.random.framework", "nevergrad2", "optimizers.random.framework: 'nevergrad2'"),
         ("optimizers.random.sampler", "bayes", "optimizers.random.sampler: 'bayes' is not one of"),
         ("tasks.branin.function", "ackley", "tasks.branin.function: 'ackley' is not one of"),
         ("tasks.branin.space", {}, "tasks.branin.space: {} should be non-empty"),

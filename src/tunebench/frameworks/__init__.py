@@ -62,6 +62,18 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
         ("ray",),
         "pip install 'tunebench[ray]'",
     ),
+    "nevergrad": FrameworkInfo(
+        "tunebench.frameworks.nevergrad_adapter:NevergradOptimizer",
+        "nevergrad",
+        ("nevergrad",),
+        "pip install 'tunebench[nevergrad]'",
+    ),
+    "synetune": FrameworkInfo(
+        "tunebench.frameworks.synetune_adapter:SyneTuneOptimizer",
+        "syne-tune",
+        ("syne_tune",),
+        "pip install 'tunebench[synetune]'",
+    ),
 }
 
 

@@ -1,0 +1,214 @@
+"""Nevergrad adapter: ``optimizer.ask()``, evaluate, ``optimizer.tell(candidate, loss)``.
+
+Optimizers (the ``optimizer`` key, nevergrad's registry names): ``NGOpt`` (nevergrad's
+meta-optimizer: it picks an algorithm from the space and the budget, e.g.
+``DiscreteBSOOnePlusOne`` on a mixed space with a budget of 5-100 trials and ``Cobyla`` on two
+floats with 30), ``OnePlusOne`` (a (1+1) evolution strategy, starting from the centre of the
+space) and ``RandomSearch``.
+
+The neutral space becomes an ``ng.p.Dict``: floats ``ng.p.Scalar(lower, upper)`` or
+``ng.p.Log(lower, upper)``; integers the same on ``[low - 0.5, high + 0.5]`` with
+``set_integer_casting()`` (deterministic rounding, so every integer, both bounds included,
+covers a unit interval); categoricals ``ng.p.Choice`` over the choices' indices (so any value
+type comes back unchanged).
+
+Budget: nevergrad optimizers are built with a ``budget`` hint, which several of them use
+(``NGOpt`` chooses its algorithm by it; ``DiscreteBSOOnePlusOne`` schedules its mutations by
+it). The hint is the study's trials budget; for an epochs budget the trials that fit when every
+trial trains to full fidelity (nevergrad gets no early stopping); for a seconds budget
+:data:`SECONDS_BUDGET_HINT` trials. ``budget_hint`` overrides it. The hint is fixed when a study
+starts (``nevergrad.json`` in the study directory), so a resumed study keeps it.
+
+Seeding: ``parametrization.random_state = np.random.RandomState(seed)``, which the optimizers
+draw from, and a study-owned copy of NumPy's global generator around every nevergrad call
+(some of nevergrad's operators and ``NGOpt`` choices draw from ``np.random``): the same seed
+repeats the same trials.
+
+Failed trials are told ``loss = inf``, which nevergrad caps at 5e20 (its own cap for
+non-finite losses; the warning it emits is silenced). A trial the epoch budget cuts is told its
+last value. Maximised metrics are told negated.
+
+Resume: the optimizer is rebuilt with the seed and the stored hint and replays the journal:
+each recorded trial is asked again, checked equal to what the journal holds, and told the
+recorded outcome, so a stopped study goes on exactly as an uninterrupted one. A study extended
+to a larger trials budget keeps its original hint (NGOpt then proposes other trials than a study
+started with the larger budget).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunebench.frameworks._globalrng import StudyGlobals
+from tunebench.frameworks.base import Optimizer, OptimizerConfigError
+from tunebench.recorder import Recorder
+from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.tasks.base import Task
+from tunebench.trial import evaluate_trial
+
+__all__ = ["NevergradOptimizer", "from_nevergrad", "to_parametrization"]
+
+OPTIMIZERS = ("NGOpt", "OnePlusOne", "RandomSearch")
+SECONDS_BUDGET_HINT = 1000
+"""The budget hint for a seconds budget (nevergrad needs a number of evaluations)."""
+STATE_FILE = "nevergrad.json"
+
+
+def to_parametrization(space: SearchSpace) -> Any:
+    """Translate the neutral space to an ``ng.p.Dict`` (see the module docstring)."""
+    import nevergrad as ng
+
+    params: dict[str, Any] = {}
+    for p in space:
+        if isinstance(p, CategoricalParam):
+            params[p.name] = ng.p.Choice(list(range(len(p.choices))))
+            continue
+        low, high = (p.low - 0.5, p.high + 0.5) if isinstance(p, IntParam) else (p.low, p.high)
+        param = ng.p.Log(lower=low, upper=high) if p.log else ng.p.Scalar(lower=low, upper=high)
+        params[p.name] = param.set_integer_casting() if isinstance(p, IntParam) else param
+    return ng.p.Dict(**params)
+
+
+def from_nevergrad(space: SearchSpace, value: Mapping[str, Any]) -> dict[str, Any]:
+    """A candidate's value as the neutral space declares it (types, bounds, choices)."""
+    out: dict[str, Any] = {}
+    for p in space:
+        v = value[p.name]
+        if isinstance(p, FloatParam):
+            out[p.name] = min(max(float(v), p.low), p.high)
+        elif isinstance(p, IntParam):
+            out[p.name] = min(max(int(v), p.low), p.high)
+        else:
+            out[p.name] = p.choices[int(v)]
+    return out
+
+
+class NevergradOptimizer(Optimizer):
+    """A nevergrad optimizer driven by ask/tell; the harness enforces the budget.
+
+    Args:
+        name: The optimizer's config name.
+        optimizer: ``NGOpt``, ``OnePlusOne`` or ``RandomSearch``.
+        budget_hint: The ``budget`` nevergrad is told (``None``: derived from the study's
+            budget, see the module docstring).
+    """
+
+    framework = "nevergrad"
+
+    def __init__(
+        self, *, name: str, optimizer: str = "NGOpt", budget_hint: int | None = None
+    ) -> None:
+        if optimizer not in OPTIMIZERS:
+            raise OptimizerConfigError(
+                f"optimizers.{name}.optimizer: unknown optimizer {optimizer!r} "
+                f"(choose from: {', '.join(OPTIMIZERS)})"
+            )
+        if budget_hint is not None and (
+            isinstance(budget_hint, bool) or not isinstance(budget_hint, int) or budget_hint < 1
+        ):
+            raise OptimizerConfigError(
+                f"optimizers.{name}.budget_hint: must be a positive integer, got {budget_hint!r}"
+            )
+        self.name = name
+        self.optimizer = optimizer
+        self.budget_hint = budget_hint
+        self.algorithm = optimizer
+
+    def _hint(self, task: Task, recorder: Recorder) -> int:
+        """The budget hint: stored when the study started, else derived now and stored."""
+        path = recorder.study_dir / STATE_FILE
+        if recorder.rows and path.exists():
+            return int(json.loads(path.read_text())["budget_hint"])
+        hint = self.budget_hint
+        if hint is None:
+            budget = recorder.budget
+            if budget.currency == "trials":
+                hint = math.ceil(budget.limit)
+            elif budget.currency == "epochs":
+                hint = math.ceil(budget.limit / (task.max_fidelity or 1))
+            else:
+                hint = SECONDS_BUDGET_HINT
+        _write_json(path, {"budget_hint": hint})
+        return hint
+
+    def run(self, task: Task, seed: int, recorder: Recorder) -> None:
+        """Replay the journal, then ask, evaluate, tell until the budget is spent."""
+        import nevergrad as ng
+
+        hint = self._hint(task, recorder)
+        globals_ = StudyGlobals(seed)
+        with globals_:
+            parametrization = to_parametrization(task.space)
+            parametrization.random_state = np.random.RandomState(seed)
+            optimizer = ng.optimizers.registry[self.optimizer](
+                parametrization=parametrization, budget=hint
+            )
+        sign = 1.0 if task.direction == "minimize" else -1.0
+        _replay(optimizer, task.space, recorder.rows, sign, globals_)
+        while not recorder.exhausted:
+            t0 = time.perf_counter()
+            with globals_:
+                candidate = optimizer.ask()
+            ask_s = time.perf_counter() - t0
+            params = from_nevergrad(task.space, candidate.value)
+            result = evaluate_trial(
+                task, recorder.n_trials, params, study_seed=seed, reporter=recorder.reporter()
+            )
+            t1 = time.perf_counter()
+            with globals_:
+                _tell(optimizer, candidate, _loss(result.status, result.value, sign))
+            result.optimizer_s = ask_s + time.perf_counter() - t1
+            recorder.record(result)
+
+
+def _loss(status: str, value: float, sign: float) -> float:
+    """What nevergrad is told: the signed value, or ``inf`` for a failed trial."""
+    return math.inf if status == "failed" else sign * value
+
+
+def _tell(optimizer: Any, candidate: Any, loss: float) -> None:
+    """Tell one loss; nevergrad caps ``inf`` at 5e20 and warns, which is expected here."""
+    import nevergrad as ng
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ng.errors.LossTooLargeWarning)
+        optimizer.tell(candidate, loss)
+
+
+def _replay(
+    optimizer: Any,
+    space: SearchSpace,
+    rows: list[dict[str, Any]],
+    sign: float,
+    globals_: StudyGlobals,
+) -> None:
+    """Ask again and tell the recorded trials, checking nevergrad proposes what they hold."""
+    for number, row in enumerate(rows):
+        with globals_:
+            candidate = optimizer.ask()
+        params = from_nevergrad(space, candidate.value)
+        recorded = json.loads(row["params"])
+        if params != recorded:
+            raise RuntimeError(
+                f"nevergrad cannot resume this study: it proposes {params} as trial {number}, "
+                f"the journal holds {recorded} (another nevergrad version or search space?); "
+                "start the study afresh"
+            )
+        with globals_:
+            _tell(optimizer, candidate, _loss(row["status"], float(row["value"]), sign))
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` atomically (a kill never leaves half a file)."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
