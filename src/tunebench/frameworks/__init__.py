@@ -62,6 +62,12 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
         ("ray",),
         "pip install 'tunebench[ray]'",
     ),
+    "vizier": FrameworkInfo(
+        "tunebench.frameworks.vizier_adapter:VizierOptimizer",
+        "google-vizier",
+        ("vizier", "jax"),
+        "pip install 'tunebench[vizier]'",
+    ),
 }
 
 
