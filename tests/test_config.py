@@ -147,7 +147,18 @@ def test_schema_enums_match_the_registries():
 
     assert tuple(then["ax"]["method"]["enum"]) == METHODS
     assert tuple(then["sklearn"]["search"]["enum"]) == SK_SEARCHES
-    for framework, cls in (("ax", AxOptimizer), ("sklearn", SklearnSearchOptimizer)):
+    from tunebench.frameworks.autopytorch_adapter import AutoPyTorchOptimizer
+    from tunebench.frameworks.vizier_adapter import ALGORITHMS as VIZIER_ALGORITHMS
+    from tunebench.frameworks.vizier_adapter import VizierOptimizer
+
+    assert tuple(then["vizier"]["algorithm"]["enum"]) == VIZIER_ALGORITHMS
+    assert set(defs["optimizer"]["properties"]["framework"]["enum"]) == set(FRAMEWORKS)
+    for framework, cls in (
+        ("ax", AxOptimizer),
+        ("sklearn", SklearnSearchOptimizer),
+        ("vizier", VizierOptimizer),
+        ("autopytorch", AutoPyTorchOptimizer),
+    ):
         keywords = set(inspect.signature(cls).parameters) - {"name"}
         assert set(then[framework]) - {"framework"} == keywords
     kinds = {

@@ -74,6 +74,18 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
         ("syne_tune",),
         "pip install 'tunebench[synetune]'",
     ),
+    "vizier": FrameworkInfo(
+        "tunebench.frameworks.vizier_adapter:VizierOptimizer",
+        "google-vizier",
+        ("vizier", "jax"),
+        "pip install 'tunebench[vizier]'",
+    ),
+    "autopytorch": FrameworkInfo(
+        "tunebench.frameworks.autopytorch_adapter:AutoPyTorchOptimizer",
+        "autoPyTorch",
+        ("autoPyTorch",),
+        "conda env create -f envs/autopytorch.yaml (needs Python ≤ 3.9: scikit-learn<0.25)",
+    ),
 }
 
 

@@ -1,0 +1,295 @@
+"""OSS Vizier adapter: one of Vizier's in-process designers, asked for one trial at a time.
+
+Algorithms (the ``algorithm`` key):
+
+- ``gp_bandit``: ``VizierGPBandit``, Vizier's GP bandit (Song et al. 2024, "The Vizier Gaussian
+  Process Bandit Algorithm"): the centre of the space, quasi-random (Halton) points until
+  ``num_seed_trials`` trials (Vizier's default: 1, the centre alone), then a GP (Matérn-5/2,
+  ARD) with a UCB acquisition in a trust region, optimised by Vizier's vectorised Eagle.
+- ``eagle``: ``EagleStrategyDesigner``, Vizier's firefly-algorithm evolution strategy.
+- ``random``: ``RandomDesigner`` (uniform in the scaled space: log-uniform on log parameters).
+- ``quasi_random``: ``QuasiRandomDesigner`` (a scrambled Halton sequence).
+
+The designers are used directly (``suggest(count=1)``, ``update(CompletedTrials,
+ActiveTrials)``), without Vizier's client/server, so each is seeded: ``VizierGPBandit(rng=
+jax.random.PRNGKey(seed))``, ``EagleStrategyDesigner(seed=seed)``, ``RandomDesigner(seed=seed)``,
+``QuasiRandomDesigner(seed=seed)``; the same seed repeats the same trials. The neutral space
+becomes DOUBLE/INTEGER parameters (``log`` → ``LOG`` scale) and CATEGORICAL ones (string labels:
+the choices themselves if all are strings, else their reprs). A failed trial is completed as
+infeasible (its error as the reason); a trial the epoch budget cuts is completed with its last
+value: Vizier's designers have no early stopping.
+
+Resume: the designers do not pickle, so a resumed study rebuilds the designer with the seed and
+replays the journal: each recorded trial is suggested again (which advances the designer's
+random state exactly as the first run did, and gives Eagle its parent-fly metadata), then
+updated with the recorded parameters and outcome. The GP bandit's GP steps are too costly to
+replay (tens of seconds each), so after every trial its JAX random key is written to
+``vizier_state.json`` in the study directory; the replay suggests the seed trials again, feeds
+the GP-phase trials to ``update`` only, and restores the key. Either way the resumed study
+proposes what an uninterrupted one would.
+
+The designers run with ``jax_enable_x64`` on (as Vizier's own service does), JAX on the CPU
+unless ``JAX_PLATFORMS`` says otherwise, absl logging at WARNING and numpy's divide warnings of
+the GP's output warping silenced; the settings are restored when the study ends.
+``optimizer_s`` is the time inside ``suggest`` and ``update``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from tunebench.frameworks.base import Optimizer, OptimizerConfigError
+from tunebench.recorder import Recorder
+from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.tasks.base import Task
+from tunebench.trial import evaluate_trial
+
+__all__ = ["VizierOptimizer", "from_vizier", "to_problem"]
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")  # before jax is imported (the registry imports
+# this module only when a vizier optimizer is built)
+
+ALGORITHMS = ("gp_bandit", "eagle", "random", "quasi_random")
+METRIC = "objective"
+STATE = "vizier_state.json"
+
+
+def _labels(param: CategoricalParam) -> list[str]:
+    """Vizier's categories for ``param``: the choices if all are strings, else their reprs
+    (distinct: the space rejects choices with equal reprs)."""
+    if all(isinstance(c, str) for c in param.choices):
+        return list(param.choices)
+    return [repr(c) for c in param.choices]
+
+
+def to_problem(space: SearchSpace, direction: str) -> Any:
+    """A single-objective ``vz.ProblemStatement`` over the neutral space."""
+    from vizier import pyvizier as vz
+
+    problem = vz.ProblemStatement()
+    root = problem.search_space.root
+    for p in space:
+        scale = vz.ScaleType.LOG if getattr(p, "log", False) else vz.ScaleType.LINEAR
+        if isinstance(p, FloatParam):
+            root.add_float_param(p.name, p.low, p.high, scale_type=scale)
+        elif isinstance(p, IntParam):
+            root.add_int_param(p.name, p.low, p.high, scale_type=scale)
+        else:
+            root.add_categorical_param(p.name, _labels(p))
+    goal = (
+        vz.ObjectiveMetricGoal.MINIMIZE
+        if direction == "minimize"
+        else vz.ObjectiveMetricGoal.MAXIMIZE
+    )
+    problem.metric_information.append(vz.MetricInformation(METRIC, goal=goal))
+    return problem
+
+
+def from_vizier(space: SearchSpace, parameters: Any) -> dict[str, Any]:
+    """Vizier's ``ParameterDict`` as the neutral space declares it (types, bounds, choices)."""
+    out: dict[str, Any] = {}
+    for p in space:
+        value = parameters[p.name].value
+        if isinstance(p, FloatParam):
+            value = min(max(float(value), p.low), p.high)
+        elif isinstance(p, IntParam):
+            value = min(max(round(value), p.low), p.high)
+        else:
+            value = dict(zip(_labels(p), p.choices, strict=True))[value]
+        out[p.name] = value
+    return out
+
+
+def _to_vizier_values(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`from_vizier`: neutral values to Vizier's parameter values."""
+    out = dict(params)
+    for p in space:
+        if isinstance(p, CategoricalParam):
+            value = params[p.name]
+            i = next(i for i, c in enumerate(p.choices) if type(c) is type(value) and c == value)
+            out[p.name] = _labels(p)[i]
+    return out
+
+
+class VizierOptimizer(Optimizer):
+    """A Vizier designer: ``suggest(1)``, evaluate, ``update``; the harness enforces the budget.
+
+    Args:
+        name: The optimizer's config name.
+        algorithm: ``gp_bandit``, ``eagle``, ``random`` or ``quasi_random``.
+        num_seed_trials: ``gp_bandit`` only: trials (the centre, then Halton points) before
+            the GP takes over; ``None``: Vizier's default, 1.
+    """
+
+    framework = "vizier"
+
+    def __init__(
+        self, *, name: str, algorithm: str = "gp_bandit", num_seed_trials: int | None = None
+    ) -> None:
+        if algorithm not in ALGORITHMS:
+            raise OptimizerConfigError(
+                f"optimizers.{name}.algorithm: unknown algorithm {algorithm!r} "
+                f"(choose from: {', '.join(ALGORITHMS)})"
+            )
+        if num_seed_trials is not None and (
+            isinstance(num_seed_trials, bool)
+            or not isinstance(num_seed_trials, int)
+            or num_seed_trials < 1
+        ):
+            raise OptimizerConfigError(
+                f"optimizers.{name}.num_seed_trials: must be a positive integer, "
+                f"got {num_seed_trials!r}"
+            )
+        if num_seed_trials is not None and algorithm != "gp_bandit":
+            raise OptimizerConfigError(
+                f"optimizers.{name}.num_seed_trials: only for algorithm gp_bandit, "
+                f"not {algorithm!r}"
+            )
+        self.name = name
+        self.algorithm = algorithm
+        self.num_seed_trials = 1 if num_seed_trials is None else num_seed_trials
+
+    def _new_designer(self, problem: Any, seed: int) -> Any:
+        if self.algorithm == "gp_bandit":
+            import jax
+            from vizier._src.algorithms.designers.gp_bandit import VizierGPBandit
+
+            return VizierGPBandit(
+                problem, rng=jax.random.PRNGKey(seed), num_seed_trials=self.num_seed_trials
+            )
+        if self.algorithm == "eagle":
+            from vizier._src.algorithms.designers.eagle_strategy.eagle_strategy import (
+                EagleStrategyDesigner,
+            )
+
+            return EagleStrategyDesigner(problem, seed=seed)
+        if self.algorithm == "random":
+            from vizier._src.algorithms.designers.random import RandomDesigner
+
+            return RandomDesigner(problem.search_space, seed=seed)
+        from vizier._src.algorithms.designers.quasi_random import QuasiRandomDesigner
+
+        return QuasiRandomDesigner(problem.search_space, seed=seed)
+
+    def run(self, task: Task, seed: int, recorder: Recorder) -> None:
+        """Suggest, evaluate, update until the recorder's budget is spent."""
+        with _vizier_runtime():
+            self._run(task, seed, recorder)
+
+    def _run(self, task: Task, seed: int, recorder: Recorder) -> None:
+        from vizier import pyvizier as vz
+
+        problem = to_problem(task.space, task.direction)
+        designer = self._new_designer(problem, seed)
+        state = recorder.study_dir / STATE if self.algorithm == "gp_bandit" else None
+        self._replay(designer, task.space, recorder.rows, state)
+        while not recorder.exhausted:
+            number = recorder.n_trials
+            t0 = time.perf_counter()
+            (suggestion,) = designer.suggest(count=1)
+            suggest_s = time.perf_counter() - t0
+            params = from_vizier(task.space, suggestion.parameters)
+            result = evaluate_trial(
+                task, number, params, study_seed=seed, reporter=recorder.reporter()
+            )
+            trial = vz.Trial(
+                id=number + 1,
+                parameters=_to_vizier_values(task.space, params),
+                metadata=suggestion.metadata,
+            )
+            t1 = time.perf_counter()
+            _update(designer, trial, result.status, result.value, result.error)
+            result.optimizer_s = suggest_s + time.perf_counter() - t1
+            recorder.record(result)
+            if state is not None:
+                _save_key(designer, recorder.n_trials, state)
+
+    def _replay(
+        self, designer: Any, space: SearchSpace, rows: list[dict[str, Any]], state: Path | None
+    ) -> None:
+        """Bring a fresh designer to where it stood after the recorded trials.
+
+        Every recorded trial is suggested again and updated with its recorded outcome, except
+        the GP bandit's GP-phase trials covered by the saved key: those are updated only, and
+        the key is restored after the last of them.
+        """
+        from vizier import pyvizier as vz
+
+        saved, key = _load_key(state, len(rows))
+        for number, row in enumerate(rows):
+            gp_step = self.algorithm == "gp_bandit" and number >= self.num_seed_trials
+            metadata = vz.Metadata()
+            if not (gp_step and number < saved):
+                (suggestion,) = designer.suggest(count=1)
+                metadata = suggestion.metadata
+            params = _to_vizier_values(space, json.loads(row["params"]))
+            trial = vz.Trial(id=number + 1, parameters=params, metadata=metadata)
+            _update(designer, trial, row["status"], float(row["value"]), row["error"])
+            if number + 1 == saved:
+                _restore_key(designer, key)
+
+
+def _update(designer: Any, trial: Any, status: str, value: float, error: str) -> None:
+    """Complete ``trial`` with the outcome (a failure as infeasible); hand it to the designer."""
+    from vizier import algorithms as vza
+    from vizier import pyvizier as vz
+
+    if status == "failed" or not math.isfinite(value):
+        trial.complete(vz.Measurement(), infeasibility_reason=error or "failed")
+    else:
+        trial.complete(vz.Measurement(metrics={METRIC: value}))
+    designer.update(vza.CompletedTrials([trial]), vza.ActiveTrials())
+
+
+def _save_key(designer: Any, trials: int, path: Path) -> None:
+    """Write the GP bandit's JAX key after ``trials`` trials, atomically."""
+    import numpy as np
+
+    key = np.asarray(designer._rng).tolist()  # the designer's only random state after its seeds
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps({"trials": trials, "rng": key}))
+    os.replace(tmp, path)
+
+
+def _load_key(path: Path | None, recorded: int) -> tuple[int, Any]:
+    """``(trials, key)`` saved in ``path``; ``(0, None)`` if there is none or it is ahead of the
+    journal (then every recorded trial is suggested again)."""
+    if path is None or not path.exists():
+        return 0, None
+    saved = json.loads(path.read_text())
+    if saved["trials"] > recorded:
+        return 0, None
+    return saved["trials"], saved["rng"]
+
+
+def _restore_key(designer: Any, key: Any) -> None:
+    import jax.numpy as jnp
+
+    if key is not None:
+        designer._rng = jnp.asarray(key, dtype=jnp.uint32)
+
+
+@contextlib.contextmanager
+def _vizier_runtime() -> Iterator[None]:
+    """x64 JAX, absl at WARNING and no numpy divide warnings while a study runs."""
+    import jax
+    import numpy as np
+    from absl import logging as absl_logging
+
+    x64 = jax.config.read("jax_enable_x64")
+    verbosity = absl_logging.get_verbosity()
+    jax.config.update("jax_enable_x64", True)
+    absl_logging.set_verbosity(absl_logging.WARNING)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            yield
+    finally:
+        absl_logging.set_verbosity(verbosity)
+        jax.config.update("jax_enable_x64", x64)
