@@ -133,10 +133,16 @@ def test_schema_enums_match_the_registries():
     from tunebench.frameworks.ax_adapter import METHODS, AxOptimizer
     from tunebench.frameworks.sklearn_adapter import SEARCHES as SK_SEARCHES
     from tunebench.frameworks.sklearn_adapter import SklearnSearchOptimizer
+    from tunebench.frameworks.smac_adapter import FACADES, SmacOptimizer
 
     assert tuple(then["ax"]["method"]["enum"]) == METHODS
     assert tuple(then["sklearn"]["search"]["enum"]) == SK_SEARCHES
-    for framework, cls in (("ax", AxOptimizer), ("sklearn", SklearnSearchOptimizer)):
+    assert tuple(then["smac"]["facade"]["enum"]) == FACADES
+    for framework, cls in (
+        ("ax", AxOptimizer),
+        ("sklearn", SklearnSearchOptimizer),
+        ("smac", SmacOptimizer),
+    ):
         keywords = set(inspect.signature(cls).parameters) - {"name"}
         assert set(then[framework]) - {"framework"} == keywords
     kinds = {
@@ -193,3 +199,27 @@ def test_ax_and_sklearn_entries(entry, error):
     spec = validate_config(config)["optimizers"]["o"]
     optimizer = build_optimizer("o", spec)
     assert optimizer.algorithm == spec.get("method", spec.get("search"))
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [
+        ({"framework": "smac"}, None),
+        ({"framework": "smac", "facade": "hyperband", "eta": 2}, None),
+        ({"framework": "smac", "facade": "bb", "n_initial": 8}, None),
+        ({"framework": "smac", "facade": "smbo"}, "optimizers.o.facade: 'smbo' is not one of"),
+        ({"framework": "smac", "eta": 1}, "optimizers.o.eta: 1 is less than the minimum of 2"),
+        ({"framework": "smac", "n_trials": 9}, "optimizers.o: Additional properties"),
+    ],
+)
+def test_smac_entries(entry, error):
+    from tunebench.frameworks import build_optimizer
+
+    config = _mutated("optimizers", {"o": entry})
+    if error is not None:
+        with pytest.raises(ConfigError) as raised:
+            validate_config(config)
+        assert str(raised.value).startswith(error)
+        return
+    spec = validate_config(config)["optimizers"]["o"]
+    assert build_optimizer("o", spec).algorithm == spec["facade"]

@@ -62,6 +62,12 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
         ("ray",),
         "pip install 'tunebench[ray]'",
     ),
+    "smac": FrameworkInfo(
+        "tunebench.frameworks.smac_adapter:SmacOptimizer",
+        "smac",
+        ("smac", "ConfigSpace"),
+        "pip install 'tunebench[smac]'",
+    ),
 }
 
 
