@@ -74,6 +74,13 @@ ADAPTERS: dict[str, dict[str, Any]] = {
         "searcher": "bo",
         "searcher_options": {"num_init_random": 10},
     },
+    # SMAC's GP (bb) takes seconds per trial: 13 Sobol trials first keep the contract fast;
+    # test_smac.py covers the GP. hpo and hyperband keep SMAC's initial design (a quarter of the
+    # trials budget), so the random forest proposes from the second to fourth trial on.
+    "smac-hpo": {"framework": "smac", "facade": "hpo"},
+    "smac-bb": {"framework": "smac", "facade": "bb", "n_initial": 13},
+    "smac-random": {"framework": "smac", "facade": "random"},
+    "smac-hyperband": {"framework": "smac", "facade": "hyperband"},
 }
 
 # Adapters whose candidates do not depend on the seed (a grid is one fixed design).

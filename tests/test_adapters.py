@@ -92,12 +92,19 @@ def test_same_seed_same_trials(optimizer, tmp_path):
 
 
 # Adapters whose resumed study proposes other trials than an uninterrupted one would, and why.
+_SMAC_DESIGN = (
+    "SMAC's default initial design is a quarter of the trials budget (1 configuration for 5 "
+    "trials, 2 for 9): a study extended from 5 to 9 trials warm-starts SMAC from its journal "
+    "and proposes other trials (a killed study resumes exactly: test_smac.py)"
+)
 RESUME_DIVERGES: dict[str, str] = {
     "nevergrad-ngopt": (
         "NGOpt's DiscreteBSOOnePlusOne schedules its mutations by the budget hint: the extended "
         "study keeps the hint it started with (5), the uninterrupted one is told 9; a study "
         "resumed at its own budget replays exactly (tests/test_nevergrad.py)"
     ),
+    "smac-hpo": _SMAC_DESIGN,
+    "smac-hyperband": _SMAC_DESIGN,
 }
 
 

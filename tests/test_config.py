@@ -144,6 +144,7 @@ def test_schema_enums_match_the_registries():
     from tunebench.frameworks.ax_adapter import METHODS, AxOptimizer
     from tunebench.frameworks.sklearn_adapter import SEARCHES as SK_SEARCHES
     from tunebench.frameworks.sklearn_adapter import SklearnSearchOptimizer
+    from tunebench.frameworks.smac_adapter import FACADES, SmacOptimizer
 
     assert tuple(then["ax"]["method"]["enum"]) == METHODS
     assert tuple(then["sklearn"]["search"]["enum"]) == SK_SEARCHES
@@ -153,9 +154,11 @@ def test_schema_enums_match_the_registries():
 
     assert tuple(then["vizier"]["algorithm"]["enum"]) == VIZIER_ALGORITHMS
     assert set(defs["optimizer"]["properties"]["framework"]["enum"]) == set(FRAMEWORKS)
+    assert tuple(then["smac"]["facade"]["enum"]) == FACADES
     for framework, cls in (
         ("ax", AxOptimizer),
         ("sklearn", SklearnSearchOptimizer),
+        ("smac", SmacOptimizer),
         ("vizier", VizierOptimizer),
         ("autopytorch", AutoPyTorchOptimizer),
     ):
@@ -215,3 +218,27 @@ def test_ax_and_sklearn_entries(entry, error):
     spec = validate_config(config)["optimizers"]["o"]
     optimizer = build_optimizer("o", spec)
     assert optimizer.algorithm == spec.get("method", spec.get("search"))
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [
+        ({"framework": "smac"}, None),
+        ({"framework": "smac", "facade": "hyperband", "eta": 2}, None),
+        ({"framework": "smac", "facade": "bb", "n_initial": 8}, None),
+        ({"framework": "smac", "facade": "smbo"}, "optimizers.o.facade: 'smbo' is not one of"),
+        ({"framework": "smac", "eta": 1}, "optimizers.o.eta: 1 is less than the minimum of 2"),
+        ({"framework": "smac", "n_trials": 9}, "optimizers.o: Additional properties"),
+    ],
+)
+def test_smac_entries(entry, error):
+    from tunebench.frameworks import build_optimizer
+
+    config = _mutated("optimizers", {"o": entry})
+    if error is not None:
+        with pytest.raises(ConfigError) as raised:
+            validate_config(config)
+        assert str(raised.value).startswith(error)
+        return
+    spec = validate_config(config)["optimizers"]["o"]
+    assert build_optimizer("o", spec).algorithm == spec["facade"]

@@ -257,10 +257,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fix_hash_seed() -> None:
+    """Run this process again with ``PYTHONHASHSEED=0`` unless the variable is set.
+
+    String hashing is salted per process unless ``PYTHONHASHSEED`` is set, and some frameworks
+    iterate over sets of strings (SMAC's local search starts from ``list(set(configs))``, and a
+    ConfigSpace configuration hashes its repr): without a fixed seed the same study proposes
+    other trials in another process. Only when unset, so the new process does not exec again.
+    """
+    if "PYTHONHASHSEED" in os.environ or not sys.executable:
+        return
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; user errors print one line and exit 2, without a traceback."""
+    """Entry point; user errors print one line and exit 2, without a traceback.
+
+    ``run-study`` from the command line (``argv`` None) runs under a fixed ``PYTHONHASHSEED``.
+    """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves the machine
     args = build_parser().parse_args(argv)
+    if argv is None and args.command == "run-study":
+        _fix_hash_seed()
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as exc:

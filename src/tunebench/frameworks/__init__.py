@@ -86,6 +86,12 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
         ("autoPyTorch",),
         "conda env create -f envs/autopytorch.yaml (needs Python ≤ 3.9: scikit-learn<0.25)",
     ),
+    "smac": FrameworkInfo(
+        "tunebench.frameworks.smac_adapter:SmacOptimizer",
+        "smac",
+        ("smac", "ConfigSpace"),
+        "pip install 'tunebench[smac]'",
+    ),
 }
 
 
