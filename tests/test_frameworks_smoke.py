@@ -1,0 +1,66 @@
+"""End to end with every framework: config/frameworks-smoke.yaml (one algorithm of each) through
+the real Snakemake workflow lands in one trial table, in MLflow and in the comparison."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+from workflow_helpers import ROOT, checkout, snakemake
+
+from tunebench.frameworks import FRAMEWORKS, framework_status
+from tunebench.tables import TRIAL_COLUMNS
+
+pytestmark = pytest.mark.xdist_group("frameworks-smoke")
+
+CONFIG = yaml.safe_load((ROOT / "config" / "frameworks-smoke.yaml").read_text())
+NOT_INSTALLABLE = {"autopytorch"}  # needs Python <= 3.9: see envs/autopytorch.yaml
+
+
+@pytest.mark.slow
+def test_every_framework_runs_end_to_end(tmp_path):
+    installed = {name for name in FRAMEWORKS if framework_status(name)[0]}
+    configured = {spec["framework"] for spec in CONFIG["optimizers"].values()}
+    assert configured == set(FRAMEWORKS) - NOT_INSTALLABLE  # one entry per framework
+    assert configured <= installed, "make install installs every framework but Auto-PyTorch"
+
+    work = checkout(tmp_path)
+    run = snakemake(
+        work, "--cores", "2", "--configfile", "config/frameworks-smoke.yaml", timeout=1800
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    results = work / "results"
+
+    n_trials = CONFIG["budgets"]["t5"]["trials"]
+    n_studies = len(CONFIG["tasks"]) * len(CONFIG["optimizers"]) * CONFIG["seeds"]
+    studies = sorted(results.glob("studies/*/*/*/seed*/trials.parquet"))
+    assert len(studies) == n_studies
+    for path in studies:  # identical columns, the budget spent, whichever framework ran it
+        table = pd.read_parquet(path)
+        assert list(table.columns) == list(TRIAL_COLUMNS), path
+        assert len(table) == n_trials, path
+    trials = pd.read_parquet(results / "trials.parquet")
+    assert set(trials["framework"]) == configured
+    assert set(trials["status"]) <= {"complete", "pruned", "failed"}
+    sgd = trials[trials["task"] == "cancer-sgd"]
+    assert (sgd["epochs"] > 0).all() and sgd["cum_epochs"].notna().all()
+
+    client = MlflowClient(f"sqlite:///{results / 'mlflow' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(CONFIG["name"])
+    runs = client.search_runs([experiment.experiment_id], max_results=10000)
+    parents = [r for r in runs if r.data.tags.get("tunebench.role") == "study"]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == n_studies and len(children) == n_studies * n_trials
+    by_framework = pd.Series([r.data.tags["framework"] for r in parents]).value_counts()
+    assert set(by_framework.index) == configured
+    assert set(by_framework) == {len(CONFIG["tasks"]) * CONFIG["seeds"]}
+
+    optimizers = set(CONFIG["optimizers"])
+    for table in ("scores", "aggregates", "mean_ranks", "anytime", "cost"):
+        frame = pd.read_csv(results / "stats" / f"{table}.csv")
+        assert set(frame["optimizer"]) == optimizers, table  # the figures draw these tables
+    pairwise = pd.read_csv(results / "stats" / "pairwise.csv")
+    assert len(pairwise) == len(optimizers) * (len(optimizers) - 1) // 2
+    for name in ("aggregates.png", "ranks.png", "anytime_trials.png", "cost.png"):
+        assert (results / "figures" / name).stat().st_size > 5_000, name
