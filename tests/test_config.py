@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tunebench.cli import main
 from tunebench.config import ConfigError, load_config, load_schema, validate_config
-from tunebench.matrix import StudyCell, expand_matrix
+from tunebench.matrix import StudyCell, expand_matrix, matrix_axes, study_dirs
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = load_config(ROOT / "config" / "smoke.yaml")
@@ -176,6 +178,38 @@ def test_schema_enums_match_the_registries():
 def test_cells_round_trip_through_json():
     for cell in expand_matrix(validate_config(SMOKE)):
         assert StudyCell.from_json(cell.to_json()) == cell
+
+
+def test_cell_json_is_compact_and_key_sorted():
+    cell = expand_matrix(validate_config(SMOKE))[0]
+    text = cell.to_json()
+    assert text.startswith('{"budget":"t6","budget_spec":{"trials":6},"experiment":"smoke",')
+    assert " " not in text and json.loads(text)["task_spec"] == cell.task_spec
+
+
+def test_matrix_axes_give_every_study_dir_in_matrix_order():
+    config = validate_config(SMOKE)
+    axes = json.loads(json.dumps(matrix_axes(config)))  # as the aggregate job receives them
+    cells = expand_matrix(config)
+    assert study_dirs(axes, "res") == [cell.study_dir("res") for cell in cells]
+
+
+def test_cli_aggregate_reads_the_studies_of_the_matrix(tmp_path):
+    import pandas as pd
+
+    config = validate_config(SMOKE)
+    for i, study in enumerate(study_dirs(matrix_axes(config), tmp_path)):
+        study.mkdir(parents=True)
+        pd.DataFrame({"study": [i]}).to_parquet(study / "trials.parquet")
+        pd.DataFrame({"study": [i, i]}).to_parquet(study / "curves.parquet")
+    out = tmp_path / "out"
+    args = ["--trials-out", str(out / "t.parquet"), "--curves-out", str(out / "c.parquet")]
+    matrix = ["--matrix", json.dumps(matrix_axes(config)), "--results", str(tmp_path)]
+    assert main(["aggregate", *matrix, *args]) == 0
+    n = len(expand_matrix(config))
+    assert pd.read_parquet(out / "t.parquet")["study"].tolist() == list(range(n))
+    assert len(pd.read_parquet(out / "c.parquet")) == 2 * n
+    assert main(["aggregate", *args]) == 2  # neither study directories nor a matrix
 
 
 def test_cli_validate_prints_one_line_and_exits_2(tmp_path):

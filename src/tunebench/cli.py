@@ -102,16 +102,24 @@ def cmd_run_study(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
+    import json
+
     import pandas as pd
 
+    from tunebench.matrix import study_dirs
     from tunebench.recorder import write_parquet
 
+    studies = [Path(d) for d in args.studies]
+    if args.matrix:
+        studies += study_dirs(json.loads(args.matrix), args.results)
+    if not studies:
+        raise ValueError("no studies: give study directories or --matrix")
     for name, out in (("trials.parquet", args.trials_out), ("curves.parquet", args.curves_out)):
-        frames = [pd.read_parquet(Path(d) / name) for d in args.studies]
+        frames = [pd.read_parquet(d / name) for d in studies]
         frames = [f for f in frames if len(f)]
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         write_parquet(table, Path(out))
-        print(f"{out}: {len(table)} rows from {len(args.studies)} studies")
+        print(f"{out}: {len(table)} rows from {len(studies)} studies")
     return 0
 
 
@@ -217,7 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run_study)
 
     p = sub.add_parser("aggregate", help="concatenate per-study tables")
-    p.add_argument("studies", nargs="+", help="study directories")
+    p.add_argument("studies", nargs="*", help="study directories")
+    p.add_argument(
+        "--matrix",
+        help="JSON of the matrix axes (tasks, optimizers, budgets, seeds): aggregate every study "
+        "of their product under --results (what the Snakemake rule passes: a 10,000-study list "
+        "would exceed the kernel's 128 KiB limit on one shell argument)",
+    )
+    p.add_argument("--results", default="results")
     p.add_argument("--trials-out", required=True)
     p.add_argument("--curves-out", required=True)
     p.set_defaults(func=cmd_aggregate)

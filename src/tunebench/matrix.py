@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StudyCell", "cell_of", "expand_matrix", "seeds_of"]
+__all__ = ["StudyCell", "cell_of", "expand_matrix", "matrix_axes", "seeds_of", "study_dirs"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,12 @@ class StudyCell:
     trial_timeout_s: float | None = None
 
     def to_json(self) -> str:
-        """Compact, key-sorted JSON (stable, so Snakemake sees unchanged params as unchanged)."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        """Compact, key-sorted JSON (stable, so Snakemake sees unchanged params as unchanged).
+
+        Snakemake calls this once per study job: ``vars`` rather than ``asdict`` (which deep-copies
+        every spec) keeps it cheap on a 10,000-study matrix; the fields are plain JSON values.
+        """
+        return json.dumps(vars(self), sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> StudyCell:
@@ -41,7 +45,11 @@ class StudyCell:
 
     def study_dir(self, results: str | Path = "results") -> Path:
         """``results/studies/{task}/{optimizer}/{budget}/seed{seed}``."""
-        return Path(results, "studies", self.task, self.optimizer, self.budget, f"seed{self.seed}")
+        return _study_dir(results, self.task, self.optimizer, self.budget, self.seed)
+
+
+def _study_dir(results: str | Path, task: str, optimizer: str, budget: str, seed: int) -> Path:
+    return Path(results, "studies", task, optimizer, budget, f"seed{seed}")
 
 
 def seeds_of(config: Mapping[str, Any]) -> list[int]:
@@ -84,4 +92,25 @@ def expand_matrix(config: Mapping[str, Any]) -> list[StudyCell]:
         for optimizer in config["optimizers"]
         for budget in config["budgets"]
         for seed in seeds_of(config)
+    ]
+
+
+def matrix_axes(config: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The matrix as its axes (task, optimizer, budget names and seeds): short JSON for a job."""
+    return {
+        "tasks": list(config["tasks"]),
+        "optimizers": list(config["optimizers"]),
+        "budgets": list(config["budgets"]),
+        "seeds": seeds_of(config),
+    }
+
+
+def study_dirs(axes: Mapping[str, Any], results: str | Path = "results") -> list[Path]:
+    """Every study directory of the matrix with these :func:`matrix_axes`, in matrix order."""
+    return [
+        _study_dir(results, task, optimizer, budget, seed)
+        for task in axes["tasks"]
+        for optimizer in axes["optimizers"]
+        for budget in axes["budgets"]
+        for seed in axes["seeds"]
     ]

@@ -10,9 +10,9 @@ rule aggregate_trials:
     conda:
         "../../envs/analysis.yaml"
     params:
-        studies=study_dirs(),
+        matrix=json.dumps(matrix_axes(config)),
     shell:
-        "tunebench aggregate {params.studies} --trials-out {output.trials}"
+        "tunebench aggregate --matrix {params.matrix:q} --trials-out {output.trials}"
         " --curves-out {output.curves} > {log} 2>&1"
 
 

@@ -4,7 +4,7 @@ import re
 from snakemake.utils import validate
 
 from tunebench.config import ConfigError, validate_config
-from tunebench.matrix import expand_matrix
+from tunebench.matrix import expand_matrix, matrix_axes
 from tunebench.outputs import (
     FIGURE_CAPTIONS,
     FIGURE_CATEGORIES,
