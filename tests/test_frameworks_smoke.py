@@ -52,9 +52,10 @@ def test_every_framework_runs_end_to_end(tmp_path):
     parents = [r for r in runs if r.data.tags.get("tunebench.role") == "study"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert len(parents) == n_studies and len(children) == n_studies * n_trials
-    by_framework = pd.Series([r.data.tags["framework"] for r in parents]).value_counts()
-    assert set(by_framework.index) == configured
-    assert set(by_framework) == {len(CONFIG["tasks"]) * CONFIG["seeds"]}
+    assert {r.data.tags["framework"] for r in parents} == configured
+    per_optimizer = pd.Series([r.data.tags["optimizer"] for r in parents]).value_counts()
+    assert set(per_optimizer.index) == set(CONFIG["optimizers"])
+    assert set(per_optimizer) == {len(CONFIG["tasks"]) * CONFIG["seeds"]}
 
     optimizers = set(CONFIG["optimizers"])
     for table in ("scores", "aggregates", "mean_ranks", "anytime", "cost"):
