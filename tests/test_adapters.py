@@ -272,7 +272,7 @@ def _branin():
 
 
 def test_ax_native_space_round_trip():
-    from tunebench.frameworks.ax_adapter import _to_ax_values, from_ax, to_ax_parameters
+    from tunebench.frameworks.ax_adapter import from_ax, to_ax_parameters
 
     space = SearchSpace.from_config(
         {**MIXED_SPACE, "mixed": {"type": "categorical", "choices": [1, "1", True, 0.5]}}
@@ -285,7 +285,7 @@ def test_ax_native_space_round_trip():
     assert len(set(configs["mixed"].values)) == 4  # "1" and 1 stay apart
     for choice in (1, "1", True, 0.5):
         params = {"x": 3.0, "lr": 1e-4, "n": 6, "width": 4, "act": "gelu", "mixed": choice}
-        back = from_ax(space, _to_ax_values(space, params))
+        back = from_ax(space, space.labelled(params))
         assert back == params and type(back["mixed"]) is type(choice)
         space.check(back)
 

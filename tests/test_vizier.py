@@ -27,7 +27,7 @@ def test_vizier_native_space_round_trip():
     from vizier._src.algorithms.designers.quasi_random import QuasiRandomDesigner
     from vizier._src.algorithms.designers.random import RandomDesigner
 
-    from tunebench.frameworks.vizier_adapter import _to_vizier_values, from_vizier, to_problem
+    from tunebench.frameworks.vizier_adapter import from_vizier, to_problem
 
     space = SearchSpace.from_config(
         {**MIXED_SPACE, "mixed": {"type": "categorical", "choices": [1, "1", True, 0.5]}}
@@ -44,7 +44,7 @@ def test_vizier_native_space_round_trip():
     assert problem.metric_information.item().goal == vz.ObjectiveMetricGoal.MAXIMIZE
     for choice in (1, "1", True, 0.5):
         params = {"x": 3.0, "lr": 1e-4, "n": 6, "width": 4, "act": "gelu", "mixed": choice}
-        trial = vz.Trial(parameters=_to_vizier_values(space, params))
+        trial = vz.Trial(parameters=space.labelled(params))
         back = from_vizier(space, trial.parameters)
         assert back == params and type(back["mixed"]) is type(choice)
     for designer in (

@@ -13,7 +13,7 @@ owns only the neutral description and the check that a sampled value lies in its
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +85,23 @@ class CategoricalParam:
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is one of the choices, with the same type."""
         return any(type(value) is type(c) and value == c for c in self.choices)
+
+    @property
+    def labels(self) -> list[str]:
+        """Distinct string labels of the choices, for frameworks whose categories are strings:
+        the choices themselves if all are strings, else their reprs (distinct by construction)."""
+        if all(isinstance(c, str) for c in self.choices):
+            return list(self.choices)
+        return [repr(c) for c in self.choices]
+
+    def choice_of(self, label: Any) -> Any:
+        """The choice that ``label`` (one of :attr:`labels`) stands for."""
+        return self.choices[self.labels.index(str(label))]
+
+    def label_of(self, value: Any) -> str:
+        """The label of choice ``value``."""
+        i = next(i for i, c in enumerate(self.choices) if type(c) is type(value) and c == value)
+        return self.labels[i]
 
 
 Param = FloatParam | IntParam | CategoricalParam
@@ -163,6 +180,32 @@ class SearchSpace:
                 kind = "float" if isinstance(p, FloatParam) else "int"
                 out[p.name] = {"type": kind, "low": p.low, "high": p.high, "log": p.log}
         return out
+
+    def from_native(
+        self, values: Mapping[str, Any], choice: Callable[[CategoricalParam, Any], Any]
+    ) -> dict[str, Any]:
+        """A framework's proposal as the space declares it: floats as ``float`` and ints as
+        ``int``, both clipped to their bounds; categoricals mapped by ``choice(param, value)``."""
+        out: dict[str, Any] = {}
+        for p in self.params:
+            value = values[p.name]
+            if isinstance(p, FloatParam):
+                out[p.name] = min(max(float(value), p.low), p.high)
+            elif isinstance(p, IntParam):
+                out[p.name] = min(max(round(value), p.low), p.high)
+            else:
+                out[p.name] = choice(p, value)
+        return out
+
+    def labelled(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with each categorical replaced by its label (the inverse of
+        :meth:`from_native` with :meth:`CategoricalParam.choice_of`)."""
+        return {
+            p.name: p.label_of(values[p.name])
+            if isinstance(p, CategoricalParam)
+            else values[p.name]
+            for p in self.params
+        }
 
     def check(self, values: Mapping[str, Any]) -> None:
         """Raise :class:`SpaceError` unless ``values`` assigns an in-domain value to each param."""

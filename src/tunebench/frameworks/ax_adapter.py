@@ -76,16 +76,6 @@ SNAPSHOT_SHARE = 0.25
 """Snapshot writes may take at most this share of the trial seconds between two writes."""
 
 
-def _labels(param: CategoricalParam) -> list[str]:
-    """Ax choice values for ``param``: the choices themselves if all are strings, else reprs."""
-    if all(isinstance(c, str) for c in param.choices):
-        return list(param.choices)
-    labels = [c if isinstance(c, str) else repr(c) for c in param.choices]
-    if len(set(labels)) < len(labels):  # e.g. "1" and 1
-        labels = [f"{i}:{c!r}" for i, c in enumerate(param.choices)]
-    return labels
-
-
 def to_ax_parameters(space: SearchSpace) -> list[Any]:
     """Translate the neutral space to Ax ``RangeParameterConfig``/``ChoiceParameterConfig``."""
     from ax import ChoiceParameterConfig, RangeParameterConfig
@@ -105,7 +95,7 @@ def to_ax_parameters(space: SearchSpace) -> list[Any]:
         else:
             out.append(
                 ChoiceParameterConfig(
-                    name=p.name, values=_labels(p), parameter_type="str", is_ordered=False
+                    name=p.name, values=p.labels, parameter_type="str", is_ordered=False
                 )
             )
     return out
@@ -113,28 +103,7 @@ def to_ax_parameters(space: SearchSpace) -> list[Any]:
 
 def from_ax(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, Any]:
     """Ax's parameterisation as the neutral space declares it (types, bounds, choices)."""
-    out: dict[str, Any] = {}
-    for p in space:
-        value = params[p.name]
-        if isinstance(p, FloatParam):
-            value = min(max(float(value), p.low), p.high)
-        elif isinstance(p, IntParam):
-            value = min(max(round(value), p.low), p.high)
-        else:
-            value = dict(zip(_labels(p), p.choices, strict=True))[value]
-        out[p.name] = value
-    return out
-
-
-def _to_ax_values(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The inverse of :func:`from_ax` (for attaching recorded trials)."""
-    out = dict(params)
-    for p in space:
-        if isinstance(p, CategoricalParam):
-            value = params[p.name]
-            i = next(i for i, c in enumerate(p.choices) if type(c) is type(value) and c == value)
-            out[p.name] = _labels(p)[i]
-    return out
+    return space.from_native(params, CategoricalParam.choice_of)
 
 
 class AxOptimizer(Optimizer):
@@ -335,7 +304,7 @@ def _reconcile(
             if not running:
                 continue
         else:
-            params = _to_ax_values(space, json.loads(row["params"]))
+            params = space.labelled(json.loads(row["params"]))
             index = client.attach_trial(parameters=params)
         _tell(client, index, row["status"], value, row["error"], int(row["epochs"]))
     unrecorded = snapshot_trials[recorder.n_trials :]

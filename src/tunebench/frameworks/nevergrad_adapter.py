@@ -51,7 +51,7 @@ import numpy as np
 from tunebench.frameworks._globalrng import StudyGlobals
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError
 from tunebench.recorder import Recorder
-from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.space import CategoricalParam, IntParam, SearchSpace
 from tunebench.tasks.base import Task
 from tunebench.trial import evaluate_trial
 
@@ -80,16 +80,7 @@ def to_parametrization(space: SearchSpace) -> Any:
 
 def from_nevergrad(space: SearchSpace, value: Mapping[str, Any]) -> dict[str, Any]:
     """A candidate's value as the neutral space declares it (types, bounds, choices)."""
-    out: dict[str, Any] = {}
-    for p in space:
-        v = value[p.name]
-        if isinstance(p, FloatParam):
-            out[p.name] = min(max(float(v), p.low), p.high)
-        elif isinstance(p, IntParam):
-            out[p.name] = min(max(int(v), p.low), p.high)
-        else:
-            out[p.name] = p.choices[int(v)]
-    return out
+    return space.from_native(value, lambda param, index: param.choices[int(index)])
 
 
 class NevergradOptimizer(Optimizer):

@@ -74,14 +74,6 @@ SMAC_DEFAULT_N_TRIALS = 100
 budget."""
 
 
-def _labels(param: CategoricalParam) -> list[str]:
-    """ConfigSpace items for ``param``: the choices if all are strings, else distinct labels
-    (ConfigSpace rejects choices that compare equal, such as ``1`` and ``True``)."""
-    if all(isinstance(c, str) for c in param.choices):
-        return list(param.choices)
-    return [f"{i}:{c!r}" for i, c in enumerate(param.choices)]
-
-
 def to_configspace(space: SearchSpace, seed: int) -> Any:
     """Translate the neutral space to a ConfigSpace ``ConfigurationSpace``."""
     from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer
@@ -93,7 +85,7 @@ def to_configspace(space: SearchSpace, seed: int) -> Any:
         elif isinstance(p, IntParam):
             hyperparameters.append(Integer(p.name, (p.low, p.high), log=p.log))
         else:
-            hyperparameters.append(Categorical(p.name, _labels(p)))
+            hyperparameters.append(Categorical(p.name, p.labels))
     configspace = ConfigurationSpace(seed=seed)
     configspace.add(hyperparameters)
     return configspace
@@ -101,30 +93,14 @@ def to_configspace(space: SearchSpace, seed: int) -> Any:
 
 def from_config(space: SearchSpace, config: Mapping[str, Any]) -> dict[str, Any]:
     """A SMAC configuration as the neutral space declares it (types, bounds, choices)."""
-    out: dict[str, Any] = {}
-    for p in space:
-        value = config[p.name]
-        if isinstance(p, FloatParam):
-            value = min(max(float(value), p.low), p.high)
-        elif isinstance(p, IntParam):
-            value = min(max(round(value), p.low), p.high)
-        else:
-            value = dict(zip(_labels(p), p.choices, strict=True))[str(value)]
-        out[p.name] = value
-    return out
+    return space.from_native(config, CategoricalParam.choice_of)
 
 
 def _to_config(space: SearchSpace, configspace: Any, params: Mapping[str, Any]) -> Any:
     """The inverse of :func:`from_config` (for telling SMAC a journaled trial)."""
     from ConfigSpace import Configuration
 
-    values = dict(params)
-    for p in space:
-        if isinstance(p, CategoricalParam):
-            value = params[p.name]
-            i = next(i for i, c in enumerate(p.choices) if type(c) is type(value) and c == value)
-            values[p.name] = _labels(p)[i]
-    return Configuration(configspace, values=values)
+    return Configuration(configspace, values=space.labelled(params))
 
 
 def _default_initial(facade: type, n_params: int, budget: Budget) -> int:

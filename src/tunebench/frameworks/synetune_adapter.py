@@ -79,16 +79,7 @@ def to_config_space(space: SearchSpace) -> dict[str, Any]:
 
 def from_synetune(space: SearchSpace, config: Mapping[str, Any]) -> dict[str, Any]:
     """A suggested config as the neutral space declares it (types, bounds, choices)."""
-    out: dict[str, Any] = {}
-    for p in space:
-        value = config[p.name]
-        if isinstance(p, FloatParam):
-            out[p.name] = min(max(float(value), p.low), p.high)
-        elif isinstance(p, IntParam):
-            out[p.name] = min(max(int(value), p.low), p.high)
-        else:
-            out[p.name] = p.choices[int(value)]
-    return out
+    return space.from_native(config, lambda param, index: param.choices[int(index)])
 
 
 class SyneTuneOptimizer(Optimizer):

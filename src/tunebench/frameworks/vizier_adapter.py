@@ -41,7 +41,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +61,6 @@ METRIC = "objective"
 STATE = "vizier_state.json"
 
 
-def _labels(param: CategoricalParam) -> list[str]:
-    """Vizier's categories for ``param``: the choices if all are strings, else their reprs
-    (distinct: the space rejects choices with equal reprs)."""
-    if all(isinstance(c, str) for c in param.choices):
-        return list(param.choices)
-    return [repr(c) for c in param.choices]
-
-
 def to_problem(space: SearchSpace, direction: str) -> Any:
     """A single-objective ``vz.ProblemStatement`` over the neutral space."""
     from vizier import pyvizier as vz
@@ -82,7 +74,7 @@ def to_problem(space: SearchSpace, direction: str) -> Any:
         elif isinstance(p, IntParam):
             root.add_int_param(p.name, p.low, p.high, scale_type=scale)
         else:
-            root.add_categorical_param(p.name, _labels(p))
+            root.add_categorical_param(p.name, p.labels)
     goal = (
         vz.ObjectiveMetricGoal.MINIMIZE
         if direction == "minimize"
@@ -94,28 +86,8 @@ def to_problem(space: SearchSpace, direction: str) -> Any:
 
 def from_vizier(space: SearchSpace, parameters: Any) -> dict[str, Any]:
     """Vizier's ``ParameterDict`` as the neutral space declares it (types, bounds, choices)."""
-    out: dict[str, Any] = {}
-    for p in space:
-        value = parameters[p.name].value
-        if isinstance(p, FloatParam):
-            value = min(max(float(value), p.low), p.high)
-        elif isinstance(p, IntParam):
-            value = min(max(round(value), p.low), p.high)
-        else:
-            value = dict(zip(_labels(p), p.choices, strict=True))[value]
-        out[p.name] = value
-    return out
-
-
-def _to_vizier_values(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The inverse of :func:`from_vizier`: neutral values to Vizier's parameter values."""
-    out = dict(params)
-    for p in space:
-        if isinstance(p, CategoricalParam):
-            value = params[p.name]
-            i = next(i for i, c in enumerate(p.choices) if type(c) is type(value) and c == value)
-            out[p.name] = _labels(p)[i]
-    return out
+    values = {p.name: parameters[p.name].value for p in space}
+    return space.from_native(values, CategoricalParam.choice_of)
 
 
 class VizierOptimizer(Optimizer):
@@ -201,7 +173,7 @@ class VizierOptimizer(Optimizer):
             )
             trial = vz.Trial(
                 id=number + 1,
-                parameters=_to_vizier_values(task.space, params),
+                parameters=task.space.labelled(params),
                 metadata=suggestion.metadata,
             )
             t1 = time.perf_counter()
@@ -229,7 +201,7 @@ class VizierOptimizer(Optimizer):
             if not (gp_step and number < saved):
                 (suggestion,) = designer.suggest(count=1)
                 metadata = suggestion.metadata
-            params = _to_vizier_values(space, json.loads(row["params"]))
+            params = space.labelled(json.loads(row["params"]))
             trial = vz.Trial(id=number + 1, parameters=params, metadata=metadata)
             _update(designer, trial, row["status"], float(row["value"]), row["error"])
             if number + 1 == saved:
