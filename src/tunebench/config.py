@@ -8,6 +8,8 @@ zero, and references between sections. Defaults from the schema are filled in.
 from __future__ import annotations
 
 import copy
+import functools
+import sys
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -22,27 +24,70 @@ class ConfigError(ValueError):
     """The config is invalid; the message is one line naming the key path and the value."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader (nothing is evaluated as code) that rejects duplicate keys."""
+_MERGE = "tag:yaml.org,2002:merge"
+_SAFE_TAGS = frozenset({*(tag for tag in yaml.SafeLoader.yaml_constructors if tag), _MERGE})
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise ConfigError(f"{key}: duplicate key (line {key_node.start_mark.line + 1})")
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+
+def _check_nodes(loader: yaml.SafeLoader, root: yaml.Node) -> None:
+    """Reject what a plain data mapping cannot hold, naming the key path and line.
+
+    Tags outside YAML's safe set (``!!python/object`` and the like: the config is data, never
+    code), keys that are collections, duplicate keys and aliases that contain themselves.
+    """
+    stack: list[tuple[yaml.Node, tuple[Any, ...], frozenset[int]]] = [(root, (), frozenset())]
+    done: set[int] = set()
+    while stack:
+        node, path, above = stack.pop()
+        where, line = _path(path), node.start_mark.line + 1
+        if node.tag not in _SAFE_TAGS:
+            raise ConfigError(f"{where}: YAML tag {node.tag!r} is not allowed (line {line})")
+        if id(node) in above:
+            raise ConfigError(f"{where}: an alias that contains itself (line {line})")
+        if id(node) in done:
+            continue
+        done.add(id(node))
+        inside = above | {id(node)}
+        if isinstance(node, yaml.MappingNode):
+            seen: list[Any] = []
+            for key_node, value_node in node.value:
+                key_line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SAFE_TAGS:
+                    raise ConfigError(f"{where}: a key must be a plain value (line {key_line})")
+                if key_node.tag == _MERGE:  # ``<<: *defaults``
+                    stack.append((value_node, (*path, "<<"), inside))
+                    continue
+                key = loader.construct_object(key_node)
+                if key in seen:
+                    raise ConfigError(f"{_path((*path, key))}: duplicate key (line {key_line})")
+                seen.append(key)
+                stack.append((value_node, (*path, key), inside))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, i), inside) for i, item in enumerate(node.value))
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file (not yet validated)."""
+    """Read a YAML config file (not yet validated); only plain data is constructed."""
     try:
-        data = yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{path}: cannot read the config ({reason})") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _check_nodes(loader, node)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}") from None
+    except ConfigError:
+        raise
+    except (RecursionError, ValueError) as exc:  # nested too deep; an int past 4300 digits
+        raise ConfigError(f"{path}: cannot load ({_one_line(str(exc), 120)})") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config must be a mapping, got {type(data).__name__}")
     return data
@@ -55,12 +100,20 @@ def load_schema() -> dict[str, Any]:
 
 
 def _path(parts: Any) -> str:
-    return ".".join(str(p) for p in parts) or "<config>"
+    """``a.b.0.c``; a key that is not a printable string is shown as its repr."""
+    shown = (p if isinstance(p, str) and p.isprintable() and p else repr(p) for p in parts)
+    return ".".join(shown) or "<config>"
 
 
 def _one_line(text: str, limit: int = 300) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+@functools.cache
+def _validator() -> Any:
+    """The schema's validator, built once per process (parsing the schema takes ~0.1 s)."""
+    return _validator_with_defaults(load_schema())
 
 
 def _validator_with_defaults(schema: Mapping[str, Any]) -> Any:
@@ -76,18 +129,45 @@ def _validator_with_defaults(schema: Mapping[str, Any]) -> Any:
                     instance.setdefault(name, copy.deepcopy(sub["default"]))
         yield from check_properties(validator, properties, instance, schema)
 
-    cls = validators.extend(Draft202012Validator, {"properties": set_defaults})
+    # JSON Schema counts 2.0 as an integer; here an integer is a Python int (never a bool).
+    types = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    cls = validators.extend(Draft202012Validator, {"properties": set_defaults}, type_checker=types)
     return cls(schema)
+
+
+def _check_finite(value: Any, path: tuple[Any, ...] = ()) -> None:
+    """Reject NaN, infinities and integers too large for a float (JSON Schema accepts them)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_finite(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_finite(item, (*path, i))
+    elif isinstance(value, int | float) and not abs(value) <= sys.float_info.max:  # NaN too
+        shown = _one_line(repr(value), 40)
+        raise ConfigError(f"{_path(path)}: must be a finite number, got {shown}")
 
 
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Return a validated copy of ``config`` with defaults filled; raise :class:`ConfigError`."""
-    from jsonschema.exceptions import best_match
+    from jsonschema.exceptions import best_match, by_relevance
 
     checked = copy.deepcopy(dict(config))
-    error = best_match(_validator_with_defaults(load_schema()).iter_errors(checked))
+    errors = _validator().iter_errors(checked)
+    relevance = by_relevance(strong=frozenset({"required"}))
+
+    def key(error: Any) -> tuple[Any, ...]:
+        # A missing key first, and the entry's own keywords before its if/then branches:
+        # without ``framework`` (or ``kind``) every branch applies and all their keys look wrong.
+        rank = relevance(error)
+        return (*rank[:4], -len(error.schema_path), *rank[4:])
+
+    error = best_match(errors, key=key)
     if error is not None:
         raise ConfigError(f"{_path(error.absolute_path)}: {_one_line(error.message)}")
+    _check_finite(checked)
     _check_semantics(checked)
     return checked
 

@@ -79,7 +79,8 @@ class CategoricalParam:
     def __post_init__(self) -> None:
         if not self.choices:
             raise SpaceError(f"space.{self.name}.choices: must not be empty")
-        if len(set(map(repr, self.choices))) != len(self.choices):
+        pairs = [(a, b) for i, a in enumerate(self.choices) for b in self.choices[i + 1 :]]
+        if any(a == b or repr(a) == repr(b) for a, b in pairs):  # 1 == True == 1.0
             raise SpaceError(f"space.{self.name}.choices: duplicates in {list(self.choices)!r}")
 
     def contains(self, value: Any) -> bool:

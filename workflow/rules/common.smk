@@ -3,7 +3,7 @@ import re
 
 from snakemake.utils import validate
 
-from tunebench.config import ConfigError, validate_config
+from tunebench.config import ConfigError, load_config, validate_config
 from tunebench.matrix import expand_matrix, matrix_axes
 from tunebench.outputs import (
     FIGURE_CAPTIONS,
@@ -14,6 +14,9 @@ from tunebench.outputs import (
 )
 
 try:
+    # Snakemake's YAML loader lets duplicate keys through: read each config file again.
+    for _configfile in workflow.configfiles:
+        load_config(_configfile)
     validate_config(config)
 except ConfigError as error:
     raise SystemExit(f"tunebench: invalid config: {error}")
