@@ -43,7 +43,7 @@ def cmd_frameworks(args: argparse.Namespace) -> int:
 
     for name in FRAMEWORKS:
         _, detail = framework_status(name)
-        print(f"{name:<10} {detail}")
+        print(f"{name:<12} {detail}")
     return 0
 
 

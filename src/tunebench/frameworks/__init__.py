@@ -80,17 +80,17 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
         ("vizier", "jax"),
         "pip install 'tunebench[vizier]'",
     ),
-    "autopytorch": FrameworkInfo(
-        "tunebench.frameworks.autopytorch_adapter:AutoPyTorchOptimizer",
-        "autoPyTorch",
-        ("autoPyTorch",),
-        "conda env create -f envs/autopytorch.yaml (needs Python ≤ 3.9: scikit-learn<0.25)",
-    ),
     "smac": FrameworkInfo(
         "tunebench.frameworks.smac_adapter:SmacOptimizer",
         "smac",
         ("smac", "ConfigSpace"),
         "pip install 'tunebench[smac]'",
+    ),
+    "autopytorch": FrameworkInfo(
+        "tunebench.frameworks.autopytorch_adapter:AutoPyTorchOptimizer",
+        "autoPyTorch",
+        ("autoPyTorch",),
+        "conda env create -f envs/autopytorch.yaml (needs Python ≤ 3.9: scikit-learn<0.25)",
     ),
 }
 
