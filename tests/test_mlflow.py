@@ -165,3 +165,17 @@ def test_changed_study_config_starts_afresh(tmp_path):
     summary = run_study(noisy, out, progress=None)
     assert summary["resumed_from_trial"] == 0
     assert len(pd.read_parquet(out / "trials.parquet")) == 3
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("http://alice:s3cret@mlflow.lab:5000", "http://alice:***@mlflow.lab:5000"),
+        ("https://mlflow.lab", "https://mlflow.lab"),
+        ("sqlite:////tmp/x/mlflow.db", "sqlite:////tmp/x/mlflow.db"),
+    ],
+)
+def test_tracking_uris_are_recorded_without_passwords(uri, shown):
+    from tunebench.tracking import redacted
+
+    assert redacted(uri) == shown

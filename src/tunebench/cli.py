@@ -51,11 +51,13 @@ def cmd_init_mlflow(args: argparse.Namespace) -> int:
     config = _load_validated(args.config) if args.config else None
     if config is None:
         config = {"name": args.name, "mlflow": {"tracking_uri": args.tracking_uri}}
+    from tunebench.tracking import redacted
+
     target = _tracking_target(config, Path(args.results))
     target.write(Path(args.out))
     print(
         f"MLflow experiment {target.experiment_name!r} ({target.experiment_id}) at "
-        f"{target.tracking_uri}"
+        f"{redacted(target.tracking_uri)}"
     )
     return 0
 

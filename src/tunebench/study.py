@@ -25,7 +25,7 @@ from tunebench.matrix import StudyCell
 from tunebench.provenance import provenance
 from tunebench.recorder import Recorder, StudyKey
 from tunebench.tasks import SPEC_KEYS, build_task
-from tunebench.tracking import MlflowTracker, TrackingTarget
+from tunebench.tracking import MlflowTracker, TrackingTarget, redacted
 
 __all__ = ["run_study"]
 
@@ -159,7 +159,7 @@ def run_study(
     }
     if tracker is not None:
         summary["mlflow"] = {
-            "tracking_uri": tracking.tracking_uri,
+            "tracking_uri": redacted(tracking.tracking_uri),
             "experiment_id": tracking.experiment_id,
             "experiment_name": tracking.experiment_name,
             "parent_run_id": tracker.parent_run_id,

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
     "MlflowTracker",
@@ -21,6 +22,7 @@ __all__ = [
     "default_tracking_uri",
     "init_experiment",
     "log_analysis_run",
+    "redacted",
 ]
 
 _MAX_METRICS_PER_BATCH = 1000
@@ -44,6 +46,16 @@ class TrackingTarget:
     def read(cls, path: Path) -> TrackingTarget:
         """Load what :meth:`write` saved."""
         return cls(**json.loads(Path(path).read_text()))
+
+
+def redacted(uri: str) -> str:
+    """``uri`` without a password (``http://user:secret@host`` -> ``http://user:***@host``), for
+    files and logs; MLflow's own ``MLFLOW_TRACKING_PASSWORD``/``_TOKEN`` are never recorded."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def default_tracking_uri(results_dir: Path, configured: str | None = None) -> str:
