@@ -1,13 +1,17 @@
-# tunebench: `make run` runs the default experiment, `make test` runs the test suite.
-# Both create .venv first. torch==2.13.0 is installed before anything that depends on it (a CPU
-# wheel on these machines); on a GPU cluster, install your own torch build first.
+# tunebench: `make run` runs the default experiment, `make test` runs the test suite, `make bench`
+# the benchmarks (docs/benchmarks.md). All create .venv first. torch==2.13.0 is installed before
+# anything that depends on it (a CPU wheel on these machines); on a GPU cluster, install your own
+# torch build first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CORES ?= all
+# Studies in the fan-out benchmark: each costs ~7 s of CPU (mostly importing MLflow), so the
+# issue's 200 take ~35 min at --cores 1 + 2; 10 keep `make bench` within 15 minutes.
+FANOUT_STUDIES ?= 10
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run report test lint clean
+.PHONY: install run report test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +41,13 @@ lint: install
 	ruff format --check .
 	snakemake --lint
 	snakefmt --check Snakefile workflow/rules
+
+bench: install
+	python benchmarks/harness_overhead.py
+	python benchmarks/mlflow_cost.py
+	python benchmarks/fanout.py --studies $(FANOUT_STUDIES)
+	python benchmarks/analysis.py
+	python benchmarks/dag.py
 
 clean:
 	rm -rf results .snakemake
