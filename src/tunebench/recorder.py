@@ -1,8 +1,9 @@
 """The one door for trial results.
 
 Every finished trial, whichever framework proposed it, goes through :meth:`Recorder.record`:
-it becomes a trial-table row with cumulative spend in every currency, is appended to an
-fsync'd JSON-lines journal (so a killed job resumes without losing it), is logged to MLflow
+it becomes a trial-table row with cumulative spend in every currency, is appended to a
+JSON-lines journal, flushed at once and fsync'd at least every second (so a killed job resumes
+without losing it), is logged to MLflow
 as a child run, and is printed as one progress line. :meth:`Recorder.finalize` scores the
 incumbents on the held-out split and writes ``trials.parquet`` and ``curves.parquet``.
 """
@@ -13,6 +14,7 @@ import json
 import math
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +31,9 @@ from tunebench.trial import Reporter, TrialResult, trial_seed
 __all__ = ["Recorder", "StudyKey", "write_parquet"]
 
 JOURNAL = "journal.jsonl"
+FSYNC_INTERVAL_S = 1.0
+"""The journal is flushed after every trial (a killed job loses nothing) and fsync'd at most
+this often (a machine crash can lose the trials of the last second, which a rerun repeats)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ class Recorder:
         self._journal_path = self.study_dir / JOURNAL
         self._load_journal()
         self._journal = self._journal_path.open("a", encoding="utf-8")
+        self._synced = time.monotonic()
 
     @property
     def n_trials(self) -> int:
@@ -168,14 +174,21 @@ class Recorder:
             "known_optimum": _nan_if_none(self.task.known_optimum),
         }
         self._journal.write(json.dumps({**row, "curve": result.curve}) + "\n")
-        self._journal.flush()
-        os.fsync(self._journal.fileno())
+        self._journal.flush()  # from here the line survives a killed process
+        if time.monotonic() - self._synced >= FSYNC_INTERVAL_S:
+            self._sync()
         self.rows.append(row)
         self.curves.append(result.curve)
         if self.tracker is not None:
             self.tracker.log_trial(row, result.curve)
         self._print_progress(row)
         return row
+
+    def _sync(self) -> None:
+        """Make the journal durable on disk (a flushed line survives a killed process; an
+        ``fsync`` also survives a machine crash)."""
+        os.fsync(self._journal.fileno())
+        self._synced = time.monotonic()
 
     def _print_progress(self, row: Mapping[str, Any]) -> None:
         if self.progress is None:
@@ -210,6 +223,7 @@ class Recorder:
 
     def finalize(self) -> pd.DataFrame:
         """Score incumbents on the test split and write ``trials.parquet``/``curves.parquet``."""
+        self._sync()
         self._journal.close()
         flags = incumbent_flags(
             [r["value"] for r in self.rows], [r["status"] for r in self.rows], self.task.direction
