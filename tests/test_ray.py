@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -147,10 +148,11 @@ def test_ray_leaves_home_and_tmp_clean(tmp_path):
         print(len(trials))
         """
     )
-    before = set(Path(tempfile.gettempdir()).glob("tunebench-ray-*"))
+    # a private, short TMPDIR: other tests' Ray studies may run meanwhile in the shared /tmp
+    tmp = Path(tempfile.mkdtemp(prefix="tbray", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     # MLflow (imported by tunebench) writes ~/.config/mlflow/telemetry.json unless told not to
-    env.update(HOME=str(home), MLFLOW_DISABLE_TELEMETRY="true")
+    env.update(HOME=str(home), MLFLOW_DISABLE_TELEMETRY="true", TMPDIR=str(tmp))
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
     )
@@ -160,7 +162,8 @@ def test_ray_leaves_home_and_tmp_clean(tmp_path):
     assert not (study / "ray_tmp").exists()
     assert (study / "ray_results").is_dir()
     # the short temp dir Ray got instead (the study dir is too deep for its sockets) is gone
-    assert set(Path(tempfile.gettempdir()).glob("tunebench-ray-*")) <= before
+    assert list(tmp.glob("tunebench-ray-*")) == []
+    shutil.rmtree(tmp, ignore_errors=True)
     rows = [json.loads(line) for line in (study / "journal.jsonl").read_text().splitlines()]
     assert [r["trial"] for r in rows] == [0, 1, 2, 3]
 

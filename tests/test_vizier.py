@@ -30,7 +30,7 @@ def test_vizier_native_space_round_trip():
     from tunebench.frameworks.vizier_adapter import from_vizier, to_problem
 
     space = SearchSpace.from_config(
-        {**MIXED_SPACE, "mixed": {"type": "categorical", "choices": [1, "1", True, 0.5]}}
+        {**MIXED_SPACE, "mixed": {"type": "categorical", "choices": [2, "2", True, 0.5]}}
     )
     problem = to_problem(space, "maximize")
     configs = {p.name: p for p in problem.search_space.parameters}
@@ -40,9 +40,9 @@ def test_vizier_native_space_round_trip():
     assert configs["width"].scale_type == vz.ScaleType.LOG
     assert configs["n"].bounds == (1, 6) and configs["n"].scale_type == vz.ScaleType.LINEAR
     assert configs["act"].feasible_values == ["gelu", "relu", "tanh"]  # Vizier sorts them
-    assert len(configs["mixed"].feasible_values) == 4  # "1" and 1 stay apart
+    assert len(configs["mixed"].feasible_values) == 4  # "2" and 2 stay apart
     assert problem.metric_information.item().goal == vz.ObjectiveMetricGoal.MAXIMIZE
-    for choice in (1, "1", True, 0.5):
+    for choice in (2, "2", True, 0.5):
         params = {"x": 3.0, "lr": 1e-4, "n": 6, "width": 4, "act": "gelu", "mixed": choice}
         trial = vz.Trial(parameters=space.labelled(params))
         back = from_vizier(space, trial.parameters)
@@ -59,7 +59,7 @@ def test_vizier_native_space_round_trip():
         assert min(widths) == 4 and max(widths) == 256
         # documented caveat: these two draw an INTEGER's values uniformly, LOG scale or not
         assert np.median(widths) == pytest.approx(130, rel=0.1)
-        assert {repr(s["mixed"]) for s in samples} == {"1", "'1'", "True", "0.5"}
+        assert {repr(s["mixed"]) for s in samples} == {"2", "'2'", "True", "0.5"}
 
 
 @pytest.mark.parametrize(
