@@ -99,7 +99,11 @@ rule log_analysis:
         "../../envs/analysis.yaml"
     params:
         analysis=json.dumps(
-            {**config["analysis"], "primary_budget": PRIMARY_BUDGET, "slice": PRIMARY_AT}
+            {
+                **config["analysis"],
+                "primary_budget": PRIMARY_BUDGET,
+                "slice": PRIMARY_AT,
+            }
         ),
     shell:
         "tunebench log-analysis {input.stats} {input.figures} {input.summary}"
