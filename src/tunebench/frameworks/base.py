@@ -10,13 +10,15 @@ trials (a resumed study), the adapter continues from them instead of starting ov
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from tunebench.recorder import Recorder
 from tunebench.tasks.base import Task
 
-__all__ = ["Optimizer", "OptimizerConfigError"]
+__all__ = ["Optimizer", "OptimizerConfigError", "check_replayed"]
 
 
 class OptimizerConfigError(ValueError):
@@ -37,3 +39,20 @@ class Optimizer(ABC):
     @abstractmethod
     def run(self, task: Task, seed: int, recorder: Recorder) -> None:
         """Tune ``task`` with ``seed`` until ``recorder.exhausted``; record every trial."""
+
+
+def check_replayed(
+    framework: str, number: int, proposed: Mapping[str, Any], row: Mapping[str, Any]
+) -> None:
+    """Raise unless a resumed framework re-proposes journaled trial ``number`` as recorded.
+
+    Adapters that resume by asking their framework again and telling it the recorded outcomes
+    call this for every replayed trial, so a study never continues from a diverged history.
+    """
+    recorded = json.loads(row["params"])
+    if dict(proposed) != recorded:
+        raise RuntimeError(
+            f"{framework} cannot resume this study: it proposes {dict(proposed)} as trial "
+            f"{number}, the journal holds {recorded} (another {framework} version or search "
+            "space?); start the study afresh"
+        )

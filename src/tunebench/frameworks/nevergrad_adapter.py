@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from tunebench.frameworks._globalrng import StudyGlobals
-from tunebench.frameworks.base import Optimizer, OptimizerConfigError
+from tunebench.frameworks.base import Optimizer, OptimizerConfigError, check_replayed
 from tunebench.recorder import Recorder
 from tunebench.space import CategoricalParam, IntParam, SearchSpace
 from tunebench.tasks.base import Task
@@ -187,13 +187,7 @@ def _replay(
         with globals_:
             candidate = optimizer.ask()
         params = from_nevergrad(space, candidate.value)
-        recorded = json.loads(row["params"])
-        if params != recorded:
-            raise RuntimeError(
-                f"nevergrad cannot resume this study: it proposes {params} as trial {number}, "
-                f"the journal holds {recorded} (another nevergrad version or search space?); "
-                "start the study afresh"
-            )
+        check_replayed("nevergrad", number, params, row)
         with globals_:
             _tell(optimizer, candidate, _loss(row["status"], float(row["value"]), sign))
 

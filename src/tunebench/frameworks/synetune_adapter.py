@@ -42,7 +42,6 @@ trial, as it did when the trial ran).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 import warnings
@@ -50,7 +49,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tunebench.frameworks._globalrng import StudyGlobals
-from tunebench.frameworks.base import Optimizer, OptimizerConfigError
+from tunebench.frameworks.base import Optimizer, OptimizerConfigError, check_replayed
 from tunebench.recorder import Recorder
 from tunebench.space import FloatParam, IntParam, SearchSpace
 from tunebench.tasks.base import Task
@@ -190,13 +189,7 @@ def _replay(
         with globals_:
             trial = scheduler.ask()
         params = from_synetune(space, trial.config)
-        recorded = json.loads(row["params"])
-        if params != recorded:
-            raise RuntimeError(
-                f"Syne Tune cannot resume this study: it proposes {params} as trial {number}, "
-                f"the journal holds {recorded} (another Syne Tune version or search space?); "
-                "start the study afresh"
-            )
+        check_replayed("Syne Tune", number, params, row)
         with globals_:
             _tell(scheduler, trial, row["status"], float(row["value"]))
 
