@@ -29,8 +29,8 @@ from ray.tune.schedulers import AsyncHyperBandScheduler, MedianStoppingRule
 from ray.tune.search import Searcher
 from ray.tune.search.sample import Domain
 
-from tunebench.frameworks.base import OptimizerConfigError
-from tunebench.frameworks.ray_adapter import _threads, from_tune, to_tune_space
+from tunebench.frameworks.base import OptimizerConfigError, job_threads
+from tunebench.frameworks.ray_adapter import from_tune, to_tune_space
 from tunebench.recorder import Recorder
 from tunebench.space import SearchSpace
 from tunebench.tasks.base import Task
@@ -485,7 +485,7 @@ def fit(optimizer: RayOptimizer, task: Task, seed: int, recorder: Recorder) -> N
     searcher = HarnessSearcher(make_searcher(optimizer, seed), study, task.space)
     budget = recorder.budget
     remaining = recorder.ledger.remaining(budget)
-    cpus = max(1, (optimizer.num_cpus or _threads()) // optimizer.workers)
+    cpus = max(1, (optimizer.num_cpus or job_threads()) // optimizer.workers)
     run = tune.with_resources(tune.with_parameters(trainable, task=task, seed=seed), {"cpu": cpus})
     tuner = tune.Tuner(
         run,

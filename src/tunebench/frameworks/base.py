@@ -11,6 +11,7 @@ trials (a resumed study), the adapter continues from them instead of starting ov
 from __future__ import annotations
 
 import json
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -18,7 +19,7 @@ from typing import Any, ClassVar
 from tunebench.recorder import Recorder
 from tunebench.tasks.base import Task
 
-__all__ = ["Optimizer", "OptimizerConfigError", "check_replayed"]
+__all__ = ["Optimizer", "OptimizerConfigError", "check_replayed", "job_threads"]
 
 
 class OptimizerConfigError(ValueError):
@@ -56,3 +57,9 @@ def check_replayed(
             f"{number}, the journal holds {recorded} (another {framework} version or search "
             "space?); start the study afresh"
         )
+
+
+def job_threads() -> int:
+    """The job's threads, as the study runner exports them (1 when unset or invalid)."""
+    value = os.environ.get("OMP_NUM_THREADS", "1")
+    return int(value) if value.isdigit() and int(value) > 0 else 1

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from tunebench.frameworks.base import Optimizer, OptimizerConfigError
+from tunebench.frameworks.base import Optimizer, OptimizerConfigError, job_threads
 from tunebench.recorder import Recorder
 from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.tasks.base import Task
@@ -224,7 +224,7 @@ class RayOptimizer(Optimizer):
             temp_dir = _short_temp_dir(recorder.study_dir / "ray_tmp", recorder.progress)
             options.update(
                 address="local",
-                num_cpus=self.num_cpus or _threads(),
+                num_cpus=self.num_cpus or job_threads(),
                 _temp_dir=str(temp_dir),
             )
         options["runtime_env"] = {"env_vars": worker_env}
@@ -235,12 +235,6 @@ class RayOptimizer(Optimizer):
             ray.shutdown()  # with ``address``, this disconnects and leaves the cluster running
             if temp_dir is not None:
                 shutil.rmtree(temp_dir, ignore_errors=True)
-
-
-def _threads() -> int:
-    """The job's threads, as the study runner exports them (1 when unset or invalid)."""
-    value = os.environ.get("OMP_NUM_THREADS", "1")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
 _AUTH_VARIABLES = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")

@@ -48,7 +48,6 @@ import inspect
 import json
 import logging
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -56,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from tunebench.budget import Budget
-from tunebench.frameworks.base import Optimizer, OptimizerConfigError
+from tunebench.frameworks.base import Optimizer, OptimizerConfigError, job_threads
 from tunebench.recorder import Recorder
 from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.tasks.base import Task
@@ -110,12 +109,6 @@ def _default_initial(facade: type, n_params: int, budget: Budget) -> int:
     per_param = defaults["n_configs_per_hyperparameter"].default * n_params
     n_trials = budget.limit if budget.currency == "trials" else SMAC_DEFAULT_N_TRIALS
     return int(max(1, min(per_param, defaults["max_ratio"].default * n_trials)))
-
-
-def _job_threads() -> int:
-    """The job's threads, as the study runner exports them (1 when unset or invalid)."""
-    value = os.environ.get("OMP_NUM_THREADS", "1")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
 def _epochs(budget: float) -> int:
@@ -213,7 +206,7 @@ class SmacOptimizer(Optimizer):
         if isinstance(model, RandomForest):
             # SMAC's scikit-learn forest (2.4+) predicts with n_jobs=-1, every core of the node;
             # the facades do not expose it
-            model._rf_opts["n_jobs"] = _job_threads()
+            model._rf_opts["n_jobs"] = job_threads()
             components["model"] = model
         encoder_cls = type(cls.get_runhistory_encoder(scenario))
         imputing = type(f"Imputing{encoder_cls.__name__}", (_ImputeCrashCosts, encoder_cls), {})
