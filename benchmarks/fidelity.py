@@ -20,7 +20,7 @@ import argparse
 import math
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,12 @@ def main() -> None:
             for name in OPTIMIZERS
             for seed in range(args.seeds)
         ]
-        results = [f.result() for f in futures]
+        results = []
+        for future in as_completed(futures):
+            results.append(future.result())
+            r = results[-1]
+            print(f"done {r['optimizer']} seed {r['seed']}: {r['epochs']} epochs, "
+                  f"{r['pruned']} pruned, test {r['test']:.4f}, {r['seconds']:.0f} s", flush=True)
 
     print(f"digits CNN, {args.trials} trials × {args.seeds} seeds, {args.epochs} epochs a trial")
     print(f"{'optimizer':<22}{'epochs':>8}{'pruned':>8}{'seconds':>9}  test accuracy (95% CI)")

@@ -95,6 +95,7 @@ class Recorder:
         self.study_dir = Path(study_dir)
         self.study_dir.mkdir(parents=True, exist_ok=True)
         self.key = key
+        self._key_fields = asdict(key)
         self.task = task
         self.budget = budget
         self.tracker = tracker
@@ -155,7 +156,7 @@ class Recorder:
         optimizer_s = result.optimizer_s + result.stop_s
         self.ledger.charge(epochs=result.epochs, seconds=result.objective_s + optimizer_s)
         row: dict[str, Any] = {
-            **asdict(self.key),
+            **self._key_fields,
             "trial": result.trial,
             "status": result.status,
             "error": result.error,

@@ -9,10 +9,13 @@ asynchronous SHA: rungs at ``min_resource``·η^k epochs keep the best 1/η of t
 reached them); ``hyperband`` (HyperbandPruner: several SHA brackets, ``max_resource`` = the
 task's epochs). Extra keyword arguments go through ``sampler_options``/``pruner_options``.
 
-The study lives in ``optuna.journal`` inside the study directory, and the sampler (with its random
-state) is pickled after every trial, so a killed job resumes exactly where it stopped:
-trials finished by Optuna but not yet recorded are recorded from Optuna's storage, and a trial
-that was running when the job died is told ``FAIL`` and recorded as failed (it spent budget).
+The study lives in ``optuna.journal`` inside the study directory (Optuna's journal format,
+appended and flushed for every operation, ``fsync``'d at most once a second), and the sampler's
+random states are re-seeded from the study seed and the trial number before every trial, so a
+killed job resumes exactly where it stopped with nothing else saved: trials finished by Optuna
+but not yet recorded are recorded from Optuna's storage, and a trial that was running when the
+job died is told ``FAIL`` and recorded as failed (it spent budget). ``gp`` also keeps fitted
+models between trials (warm starts), so its sampler is pickled after every trial as well.
 
 ``workers: K`` (K > 1) runs K worker processes on the one study through Optuna's own
 distributed mode: each loads the study from the shared journal file (``JournalFileBackend``,
@@ -33,7 +36,7 @@ import pickle
 import queue
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,8 @@ __all__ = ["OptunaOptimizer", "to_distributions"]
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
 PRUNERS = ("none", "median", "successive_halving", "hyperband")
 STORAGES = ("journal", "memory")
+_PICKLED_SAMPLERS = ("gp",)
+"""Samplers with state beyond their random states (GPSampler warm-starts from its last fit)."""
 _STATE_OF_STATUS = {"complete": "COMPLETE", "pruned": "PRUNED", "failed": "FAIL"}
 
 
@@ -68,6 +73,20 @@ def to_distributions(space: SearchSpace) -> dict[str, Any]:
         elif isinstance(p, CategoricalParam):
             out[p.name] = CategoricalDistribution(p.choices)
     return out
+
+
+def _suggesters(space: SearchSpace) -> dict[str, Callable[[Any], Any]]:
+    """One ``trial.suggest_*`` call per parameter (cheaper than ``ask(distributions)``, which
+    returns the values only through ``trial.params``, a deep copy)."""
+
+    def suggester(p: Any) -> Callable[[Any], Any]:
+        if isinstance(p, FloatParam):
+            return lambda trial: trial.suggest_float(p.name, p.low, p.high, log=p.log)
+        if isinstance(p, IntParam):
+            return lambda trial: trial.suggest_int(p.name, p.low, p.high, log=p.log)
+        return lambda trial: trial.suggest_categorical(p.name, p.choices)
+
+    return {p.name: suggester(p) for p in space}
 
 
 class OptunaOptimizer(Optimizer):
@@ -149,18 +168,38 @@ class OptunaOptimizer(Optimizer):
     def run(self, task: Task, seed: int, recorder: Recorder) -> None:
         """Ask, evaluate, tell until the recorder's budget is spent."""
         import optuna
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
+
+        from tunebench.frameworks._optuna_state import SingleWriterJournal
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        storage = sampler_file = None
+        journal = sampler_file = None
         if self.storage == "journal":
             path = recorder.study_dir / "optuna.journal"
-            storage = JournalStorage(JournalFileBackend(str(path)))
-            sampler_file = recorder.study_dir / "optuna_sampler.pkl"
+            journal = SingleWriterJournal(path)
+            if self.sampler in _PICKLED_SAMPLERS:
+                sampler_file = recorder.study_dir / "optuna_sampler.pkl"
+        try:
+            self._run(task, seed, recorder, journal, sampler_file)
+        finally:
+            if journal is not None:
+                journal.close()
+
+    def _run(
+        self,
+        task: Task,
+        seed: int,
+        recorder: Recorder,
+        journal: Any,
+        sampler_file: Path | None,
+    ) -> None:
+        import optuna
+        from optuna.storages import JournalStorage
+
+        from tunebench.frameworks._optuna_state import Reseeder
+
         sampler = _load_sampler(sampler_file) or self._make_sampler(seed)
         study = optuna.create_study(
-            storage=storage,
+            storage=None if journal is None else JournalStorage(journal),
             study_name="tunebench",  # one study per journal file (per study directory)
             direction=task.direction,
             sampler=sampler,
@@ -169,22 +208,28 @@ class OptunaOptimizer(Optimizer):
         )
         _reconcile(study, recorder)
         if self.workers > 1:
+            journal.close()  # the workers write the file from here, through Optuna's file lock
             self._run_workers(task, seed, recorder)
             return
-        distributions = to_distributions(task.space)
+        suggesters = _suggesters(task.space)
         prune = self.pruner != "none" and task.max_fidelity is not None
+        reseed = Reseeder(sampler, seed)
+        number = len(study.get_trials(deepcopy=False))  # the next trial's
         while not recorder.exhausted:
             t0 = time.perf_counter()
-            trial = study.ask(distributions)
+            reseed(number)
+            trial = study.ask()
+            params = {name: suggest(trial) for name, suggest in suggesters.items()}
+            number = trial.number + 1
             ask_s = time.perf_counter() - t0
             reporter = recorder.reporter(_pruning_callback(trial) if prune else None)
-            result = evaluate_trial(
-                task, trial.number, trial.params, study_seed=seed, reporter=reporter
-            )
+            result = evaluate_trial(task, trial.number, params, study_seed=seed, reporter=reporter)
             t1 = time.perf_counter()
             state = optuna.trial.TrialState[_STATE_OF_STATUS[result.status]]
             values = result.value if result.status == "complete" else None
             study.tell(trial, values, state=state)
+            if journal is not None:
+                journal.flush()
             if sampler_file is not None:
                 _save_sampler(sampler, sampler_file)
             result.optimizer_s = ask_s + time.perf_counter() - t1

@@ -1,0 +1,98 @@
+"""The Optuna adapter's resume state: its journal backend and the per-trial re-seeding."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+
+from tunebench.frameworks._optuna_state import Reseeder, SingleWriterJournal
+from tunebench.trial import derive_seed
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _quadratic(trial: optuna.Trial) -> float:
+    return (trial.suggest_float("x", -3, 3) - 1) ** 2
+
+
+def test_the_journal_is_optunas_file_format(tmp_path):
+    path = tmp_path / "optuna.journal"
+    journal = SingleWriterJournal(path)
+    study = optuna.create_study(storage=JournalStorage(journal), study_name="s")
+    study.optimize(_quadratic, n_trials=5)
+    journal.close()
+    reread = optuna.load_study(
+        study_name="s", storage=JournalStorage(JournalFileBackend(str(path)))
+    )
+    assert [t.params for t in reread.trials] == [t.params for t in study.trials]
+    assert [t.value for t in reread.trials] == [t.value for t in study.trials]
+
+
+def test_a_line_cut_by_a_kill_is_dropped(tmp_path):
+    path = tmp_path / "optuna.journal"
+    journal = SingleWriterJournal(path)
+    study = optuna.create_study(storage=JournalStorage(journal), study_name="s")
+    study.optimize(_quadratic, n_trials=3)
+    journal.close()
+    whole = path.read_bytes()
+    path.write_bytes(whole + b'{"op_code": 4, "worker_id"')  # a write cut short
+    reopened = SingleWriterJournal(path)
+    assert path.read_bytes() == whole
+    study = optuna.load_study(study_name="s", storage=JournalStorage(reopened))
+    study.optimize(_quadratic, n_trials=2)
+    reopened.close()
+    assert (
+        len(
+            optuna.load_study(
+                study_name="s", storage=JournalStorage(JournalFileBackend(str(path)))
+            ).trials
+        )
+        == 5
+    )
+
+
+def test_unflushed_operations_are_not_on_disk(tmp_path):
+    """Operations are written out by ``flush`` (after each tell), not one by one."""
+    path = tmp_path / "optuna.journal"
+    journal = SingleWriterJournal(path)
+    study = optuna.create_study(storage=JournalStorage(journal), study_name="s")
+    journal.flush()
+    size = path.stat().st_size
+    study.ask().suggest_float("x", 0, 1)
+    assert path.stat().st_size == size
+    journal.flush()
+    assert path.stat().st_size > size
+    journal.close()
+
+
+@pytest.mark.parametrize("sampler", [optuna.samplers.TPESampler, optuna.samplers.RandomSampler])
+def test_reseeding_makes_proposals_depend_on_history_only(sampler):
+    """A sampler built afresh (as after a kill) proposes what the long-lived one did."""
+
+    def proposals(rebuild_at: int | None) -> list[float]:
+        study = optuna.create_study(sampler=sampler(seed=7))
+        out = []
+        reseed = Reseeder(study.sampler, 7)
+        for number in range(12):
+            if number == rebuild_at:
+                study.sampler = sampler(seed=7)
+                reseed = Reseeder(study.sampler, 7)
+            reseed(number)
+            trial = study.ask()
+            out.append(trial.suggest_float("x", -3, 3))
+            study.tell(trial, (out[-1] - 1) ** 2)
+        return out
+
+    assert proposals(None) == proposals(6)
+    assert len(set(proposals(None))) == 12
+
+
+def test_derived_seeds_are_31_bit_and_differ_by_part():
+    seeds = {derive_seed(s, t) for s in range(20) for t in range(50)}
+    assert len(seeds) == 1000
+    assert all(0 <= s < 2**31 for s in seeds)
+    assert derive_seed(3, 4) != derive_seed(4, 3)
+    assert derive_seed(3, 4) != derive_seed(3, 4, 1)
+    assert derive_seed(3, 4) == derive_seed(3, 4)
