@@ -104,8 +104,11 @@ def main() -> None:
         for future in as_completed(futures):
             results.append(future.result())
             r = results[-1]
-            print(f"done {r['optimizer']} seed {r['seed']}: {r['epochs']} epochs, "
-                  f"{r['pruned']} pruned, test {r['test']:.4f}, {r['seconds']:.0f} s", flush=True)
+            print(
+                f"done {r['optimizer']} seed {r['seed']}: {r['epochs']} epochs, "
+                f"{r['pruned']} pruned, test {r['test']:.4f}, {r['seconds']:.0f} s",
+                flush=True,
+            )
 
     print(f"digits CNN, {args.trials} trials × {args.seeds} seeds, {args.epochs} epochs a trial")
     print(f"{'optimizer':<22}{'epochs':>8}{'pruned':>8}{'seconds':>9}  test accuracy (95% CI)")

@@ -2,19 +2,20 @@
 
 Usage::
 
-    python benchmarks/mlflow_cost.py [--trials 50] [--epochs 20] [--epoch-ms 5] [--repeats 3]
-                                     [--variants] [--dir DIR]
+    python benchmarks/mlflow_cost.py [--task synthetic|mlp] [--trials 50] [--epochs 20]
+                                     [--epoch-ms 5] [--repeats 3] [--variants] [--dir DIR]
 
 Both arms are :func:`tunebench.study.run_study`, as ``tunebench run-study`` calls it (Optuna TPE
 with its default journal storage); the MLflow arm logs to the default embedded SQLite store
-(created once beforehand, as the ``init_mlflow`` rule does). The task trains in epochs: each
-epoch busy-waits ``--epoch-ms`` and reports a value, so every trial logs a 20-point curve.
-Repeats are interleaved. Target (hardening issue): ≤ 1.05.
+(created once beforehand by ``init_experiment``, as the ``init_mlflow`` rule does). The task
+trains in epochs, so every trial logs a 20-point curve: ``synthetic`` busy-waits ``--epoch-ms``
+an epoch (a 100 ms trial: the worst case for the ratio), ``mlp`` is the digits MLP of the
+default experiment (``max_epochs`` = ``--epochs``, one thread). Repeats are interleaved.
+Target (hardening issue): ≤ 1.05.
 
-Also printed: the milliseconds per trial spent in each MLflow client call, and with
-``--variants`` what two candidate fixes would give, measured here without changing tunebench:
-SQLite in WAL mode with ``synchronous=NORMAL`` (set on each connection), and the tracker's
-calls made from a background thread (the study waits for it only at the end).
+Also printed: the milliseconds per trial spent in each MLflow client call (in the background
+thread), and with ``--variants`` the ratio of the tracker as it was before (client calls in the
+study's thread, SQLite's default rollback journal).
 """
 
 from __future__ import annotations
@@ -22,11 +23,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import queue
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
@@ -97,11 +96,22 @@ def cell(trials: int, seed: int) -> StudyCell:
     )
 
 
+def make_task(kind: str, epochs: int, epoch_s: float) -> Task:
+    """The benchmark's task: the busy-wait :class:`EpochTask` or the digits MLP."""
+    if kind == "synthetic":
+        return EpochTask(epochs, epoch_s)
+    from tunebench.tasks import build_task
+
+    spec = {"kind": "torch", "model": "mlp", "dataset": "digits", "max_epochs": epochs,
+            "device": "cpu", "threads": 1}  # fmt: skip
+    return build_task("digits-mlp", spec)
+
+
 @contextlib.contextmanager
-def epoch_task(epochs: int, epoch_s: float) -> Iterator[None]:
-    """``run_study`` builds the :class:`EpochTask` instead of the cell's task."""
+def epoch_task(kind: str, epochs: int, epoch_s: float) -> Iterator[None]:
+    """``run_study`` builds the benchmark's task instead of the cell's."""
     saved = study_module.build_task
-    study_module.build_task = lambda name, spec: EpochTask(epochs, epoch_s)
+    study_module.build_task = lambda name, spec: make_task(kind, epochs, epoch_s)
     try:
         yield
     finally:
@@ -135,65 +145,34 @@ def timed_client_calls(totals: dict[str, float]) -> Iterator[None]:
             setattr(MlflowClient, name, method)
 
 
-@contextlib.contextmanager
-def sqlite_wal(folder: Path) -> Iterator[None]:
-    """SQLite databases under ``folder`` in WAL mode with ``synchronous=NORMAL``.
-
-    Set on every new connection (before MLflow opens any), since ``synchronous`` is a
-    per-connection setting: commits then append to the WAL without an fsync each.
-    """
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    def on_connect(connection: Any, _record: Any) -> None:
-        if not type(connection).__module__.startswith("sqlite3"):
-            return
-        cursor = connection.cursor()
-        files = [row[2] for row in cursor.execute("PRAGMA database_list")]
-        if any(f and Path(f).is_relative_to(folder) for f in files):
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    event.listen(Engine, "connect", on_connect)
-    try:
-        yield
-    finally:
-        event.remove(Engine, "connect", on_connect)
-
-
-class BackgroundTracker(tracking.MlflowTracker):
-    """The tracker with ``log_trial`` done by a worker thread; ``finish_study`` waits for it."""
+class ForegroundTracker(tracking.MlflowTracker):
+    """The tracker as it was: every client call in the study's thread."""
 
     def __init__(self, target: TrackingTarget) -> None:
-        super().__init__(target)
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._worker = threading.Thread(target=self._drain, daemon=True)
-        self._worker.start()
-
-    def _drain(self) -> None:
-        while (item := self._queue.get()) is not None:
-            super().log_trial(*item)
-            self._queue.task_done()
-
-    def log_trial(self, row: Mapping[str, Any], curve: Any) -> str:
-        self._queue.put((dict(row), list(curve)))
-        return ""
-
-    def finish_study(self, *args: Any, **kwargs: Any) -> None:
-        self._queue.join()
-        self._queue.put(None)
-        super().finish_study(*args, **kwargs)
+        super().__init__(target, background=False)
 
 
 @contextlib.contextmanager
-def background_tracker() -> Iterator[None]:
+def foreground_tracker() -> Iterator[None]:
     saved = study_module.MlflowTracker
-    study_module.MlflowTracker = BackgroundTracker  # type: ignore[misc]
+    study_module.MlflowTracker = ForegroundTracker  # type: ignore[misc]
     try:
         yield
     finally:
         study_module.MlflowTracker = saved
+
+
+@contextlib.contextmanager
+def environment(name: str, value: str) -> Iterator[None]:
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name)
+        else:
+            os.environ[name] = saved
 
 
 def study_runner(root: Path, trials: int, target: TrackingTarget | None) -> Callable[[int], float]:
@@ -210,33 +189,34 @@ def study_runner(root: Path, trials: int, target: TrackingTarget | None) -> Call
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=("synthetic", "mlp"), default="synthetic")
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--epoch-ms", type=float, default=5.0)
+    parser.add_argument("--epoch-ms", type=float, default=5.0, help="synthetic task only")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--variants", action="store_true", help="also measure candidate fixes")
+    parser.add_argument("--variants", action="store_true", help="also the tracker as it was")
     parser.add_argument("--dir", help="where stores and studies go (default: a temporary one)")
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.pop("MLFLOW_TRACKING_URI", None)
 
-    labels = ["without MLflow", "with MLflow"]
-    if args.variants:
-        labels += ["WAL + synchronous=NORMAL", "background thread"]
+    before = "before: foreground calls, rollback journal"
+    labels = ["without MLflow", "with MLflow"] + ([before] if args.variants else [])
     calls: dict[str, float] = defaultdict(float)
     contexts: dict[str, Callable[[], Any]] = {label: contextlib.nullcontext for label in labels}
     contexts["with MLflow"] = lambda: timed_client_calls(calls)
-    contexts["background thread"] = background_tracker
+    contexts[before] = foreground_tracker
     times: dict[str, list[float]] = {label: [] for label in labels}
     with contextlib.ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=args.dir)))
-        stack.enter_context(epoch_task(args.epochs, args.epoch_ms / 1000))
-        stack.enter_context(sqlite_wal(root / "store2"))
+        stack.enter_context(epoch_task(args.task, args.epochs, args.epoch_ms / 1000))
         targets: dict[str, TrackingTarget | None] = {"without MLflow": None}
         for i, label in enumerate(labels[1:], start=1):  # one store each, made beforehand
             path = root / f"store{i}"
-            uri = f"sqlite:///{path}/mlflow.db"
-            targets[label] = init_experiment("mlflow-cost", uri, path / "artifacts")
+            wal = "0" if label == before else "1"
+            with environment("TUNEBENCH_SQLITE_WAL", wal):
+                uri = f"sqlite:///{path}/mlflow.db"
+                targets[label] = init_experiment("mlflow-cost", uri, path / "artifacts")
         for label in labels:  # warm-up: imports, first connections (not counted)
             with contexts[label]():
                 study_runner(root, 3, targets[label])(99)
@@ -251,8 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     ours = statistics.median(times["with MLflow"])
     n = args.trials * args.repeats
     verdict = "met" if ours / base <= TARGET else "MISSED"
+    what = f"{args.epoch_ms:g} ms" if args.task == "synthetic" else "the digits MLP"
     print(
-        f"{args.trials} trials × {args.epochs} epochs of {args.epoch_ms:g} ms (Optuna TPE), "
+        f"{args.trials} trials × {args.epochs} epochs of {what} (Optuna TPE), "
         f"{args.repeats} interleaved repeats, median; {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f}"
     )
@@ -262,11 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{1000 * (ours - base) / args.trials:.1f} ms per trial"
     )
     print(
-        "per trial in MlflowClient calls (artifacts amortised): "
+        "per trial in MlflowClient calls, in the background thread: "
         + ", ".join(f"{k} {1000 * v / n:.1f} ms" for k, v in calls.items() if v)
     )
-    for label in labels[2:]:
-        print(f"{label}: ratio {statistics.median(times[label]) / base:.3f}")
+    if args.variants:
+        print(f"{before}: ratio {statistics.median(times[before]) / base:.3f}")
     return 0
 
 

@@ -72,6 +72,7 @@ def test_trial_runs_carry_params_curves_and_status(target, tmp_path):
         tmp_path / "s", key, task, Budget("b", "trials", 10), tracker=tracker, progress=None
     )
     adapter.run(task, 0, recorder)
+    tracker.flush()  # trial runs are logged from a background thread
     children = _runs(target, f"tags.`mlflow.parentRunId` = '{tracker.parent_run_id}'")
     assert len(children) == 10
     by_trial = {int(r.data.tags["trial"]): r for r in children}
@@ -179,3 +180,46 @@ def test_tracking_uris_are_recorded_without_passwords(uri, shown):
     from tunebench.tracking import redacted
 
     assert redacted(uri) == shown
+
+
+def _journal_mode(target) -> str:
+    import sqlite3
+
+    db = target.tracking_uri.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as connection:
+        return connection.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+def test_a_local_sqlite_store_commits_in_wal_mode(target, tmp_path):
+    from tunebench._sqlite_store import LOCAL_FILESYSTEMS, filesystem_type
+
+    if filesystem_type(tmp_path) not in LOCAL_FILESYSTEMS:
+        pytest.skip(f"{tmp_path} is on {filesystem_type(tmp_path)}, where WAL is not used")
+    assert _journal_mode(target) == "wal"
+
+
+def test_wal_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNEBENCH_SQLITE_WAL", "0")
+    target = init_experiment("test", f"sqlite:///{tmp_path / 'off.db'}")
+    assert _journal_mode(target) == "delete"
+
+
+def test_filesystem_type_finds_the_longest_mount(tmp_path):
+    from pathlib import Path
+
+    from tunebench._sqlite_store import filesystem_type
+
+    if not Path("/proc/mounts").exists():
+        pytest.skip("no /proc/mounts")
+    mounts = [line.split() for line in Path("/proc/mounts").read_text().splitlines()]
+    assert filesystem_type(Path("/")) == next(m[2] for m in reversed(mounts) if m[1] == "/")
+    assert filesystem_type(Path("/proc/self")) == "proc"
+
+
+def test_a_background_logging_error_reaches_the_study(target):
+    tracker = MlflowTracker(target)
+    tracker.start_study("s", tags={}, params={})
+    tracker.log_trial({"trial": 0}, [])  # not a trial-table row: the worker thread fails
+    with pytest.raises(RuntimeError, match="MLflow logging failed"):
+        tracker.flush()
+    tracker.flush()  # reported once

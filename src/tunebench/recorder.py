@@ -223,8 +223,11 @@ class Recorder:
                 self.tracker.log_trial(row, curve)
 
     def finalize(self) -> pd.DataFrame:
-        """Score incumbents on the test split and write ``trials.parquet``/``curves.parquet``."""
+        """Score incumbents on the test split and write ``trials.parquet``/``curves.parquet``
+        (once MLflow has every trial)."""
         self._sync()
+        if self.tracker is not None:
+            self.tracker.flush()
         self._journal.close()
         flags = incumbent_flags(
             [r["value"] for r in self.rows], [r["status"] for r in self.rows], self.task.direction

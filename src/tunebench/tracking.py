@@ -2,19 +2,25 @@
 
 The store is created once, before any tuning job starts (:func:`init_experiment`): a fresh
 SQLite store opened by several processes at once is corrupted for good. Jobs then receive the
-tracking URI and experiment id and only ever add runs.
+tracking URI and experiment id and only ever add runs. Trial runs are logged by a background
+thread while the next trial runs (the study's journal stays the truth: a rerun logs whatever a
+killed job had not), and a local SQLite store commits in WAL mode (:mod:`tunebench._sqlite_store`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from tunebench._sqlite_store import enable_wal, fast_commits
 
 __all__ = [
     "MlflowTracker",
@@ -84,6 +90,7 @@ def init_experiment(
     else:
         location = Path(artifact_root).resolve().as_uri() if artifact_root else None
         experiment_id = client.create_experiment(name, artifact_location=location)
+    enable_wal(tracking_uri)
     return TrackingTarget(tracking_uri, experiment_id, name)
 
 
@@ -125,14 +132,50 @@ def _param_text(value: Any) -> str:
 
 
 class MlflowTracker:
-    """Logs one study to MLflow through the client API, one batch per trial."""
+    """Logs one study to MLflow through the client API, one batch per trial.
 
-    def __init__(self, target: TrackingTarget) -> None:
+    Args:
+        target: The store and experiment.
+        background: Log trial runs from a worker thread (``log_trial`` only queues them);
+            :meth:`flush` and :meth:`finish_study` wait for the queue, and re-raise the first
+            error the worker met.
+    """
+
+    def __init__(self, target: TrackingTarget, *, background: bool = True) -> None:
         from mlflow import MlflowClient
 
+        fast_commits(target.tracking_uri)
         self.target = target
         self._client = MlflowClient(tracking_uri=target.tracking_uri)
         self.parent_run_id: str | None = None
+        self._queue: queue.Queue[tuple[dict[str, Any], list[Any]] | None] | None = None
+        self._error: BaseException | None = None
+        if background:
+            self._queue = queue.Queue()
+            threading.Thread(target=self._drain, name="mlflow-trials", daemon=True).start()
+
+    def _drain(self) -> None:
+        trials = self._queue
+        assert trials is not None
+        while True:
+            item = trials.get()
+            try:
+                if item is None:
+                    return
+                if self._error is None:
+                    self._log_trial_now(*item)
+            except BaseException as exc:  # re-raised in the study's thread by flush()
+                self._error = exc
+            finally:
+                trials.task_done()
+
+    def flush(self) -> None:
+        """Wait until every queued trial is logged; raise the logging error, if there was one."""
+        if self._queue is not None:
+            self._queue.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise RuntimeError(f"MLflow logging failed: {error}") from error
 
     def start_study(
         self,
@@ -159,6 +202,7 @@ class MlflowTracker:
         A child run left ``RUNNING`` by a killed job is half-logged: it is deleted, so that the
         trial is logged again, once.
         """
+        self.flush()
         found: set[int] = set()
         token = None
         while True:
@@ -179,11 +223,21 @@ class MlflowTracker:
             if not token:
                 return found
 
-    def log_trial(self, row: Mapping[str, Any], curve: Sequence[Mapping[str, float]]) -> str:
+    def log_trial(self, row: Mapping[str, Any], curve: Sequence[Mapping[str, float]]) -> None:
+        """Log the trial as a child run (queued for the worker thread, if there is one)."""
+        assert self.parent_run_id is not None, "start_study() first"
+        if self._queue is None:
+            self._log_trial_now(row, curve)
+            return
+        if self._error is not None:
+            self.flush()
+        self._queue.put((dict(row), list(curve)))
+
+    def _log_trial_now(self, row: Mapping[str, Any], curve: Sequence[Mapping[str, float]]) -> str:
         """Create the trial's child run with params, metrics, per-epoch curve and status."""
         from mlflow.entities import Metric
 
-        assert self.parent_run_id is not None, "start_study() first"
+        assert self.parent_run_id is not None
         t_start_ms, t_end_ms = int(row["t_start"] * 1000), int(row["t_end"] * 1000)
         tags = {
             "mlflow.parentRunId": self.parent_run_id,
@@ -222,10 +276,15 @@ class MlflowTracker:
         artifacts: Sequence[Path] = (),
         status: str = "FINISHED",
     ) -> None:
-        """Log the study's summary metrics and artifacts and close the parent run."""
+        """Wait for the queued trials, log the study's summary metrics and artifacts and close
+        the parent run."""
         from mlflow.entities import Metric
 
         assert self.parent_run_id is not None, "start_study() first"
+        self.flush()
+        if self._queue is not None:
+            self._queue.put(None)
+            self._queue = None
         now = int(time.time() * 1000)
         batch = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
         self._log_batch(self.parent_run_id, metrics=batch)
