@@ -123,6 +123,23 @@ def test_yaml_is_data_not_code(tmp_path):
         load_config(evil)
 
 
+def test_yte_templates_are_rejected(tmp_path):
+    """``__use_yte__: true`` would make a config file code (YTE evaluates ``?`` expressions)."""
+    marker = tmp_path / "evaluated"
+    evil = tmp_path / "yte.yaml"
+    evil.write_text(f"__use_yte__: true\nname: ?open({str(marker)!r}, 'w').name\n")
+    with pytest.raises(ConfigError, match=r"^__use_yte__: YTE templates run Python code"):
+        load_config(evil)
+    done = subprocess.run(
+        [sys.executable, "-m", "tunebench.cli", "validate", str(evil)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert "__use_yte__" in done.stderr and "Traceback" not in done.stderr
+    assert not marker.exists()
+
+
 def test_schema_enums_match_the_registries():
     from tunebench.frameworks import FRAMEWORKS
     from tunebench.frameworks.hyperopt_adapter import ALGORITHMS

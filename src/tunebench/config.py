@@ -24,6 +24,8 @@ class ConfigError(ValueError):
     """The config is invalid; the message is one line naming the key path and the value."""
 
 
+YTE_KEY = "__use_yte__"
+"""The top-level key that makes Snakemake evaluate a config file as a YTE template (code)."""
 _MERGE = "tag:yaml.org,2002:merge"
 _SAFE_TAGS = frozenset({*(tag for tag in yaml.SafeLoader.yaml_constructors if tag), _MERGE})
 
@@ -90,6 +92,12 @@ def load_config(path: str | Path) -> dict[str, Any]:
         loader.dispose()
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config must be a mapping, got {type(data).__name__}")
+    if YTE_KEY in data:
+        raise ConfigError(
+            f"{YTE_KEY}: YTE templates run Python code, and a tunebench config is data; "
+            "remove the key (Snakemake evaluates such templates while it parses --configfile: "
+            "check files from elsewhere with `tunebench validate` first)"
+        )
     return data
 
 
