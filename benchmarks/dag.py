@@ -5,6 +5,10 @@ of cheap synthetic tasks: 1 study (Snakemake's start-up and the workflow's parsi
 10,000 studies (10 tasks × 10 optimizers × 1 or 4 budgets × 25 seeds). Prints wall and CPU seconds,
 jobs per second and the load average (the wall time of a shared machine depends on it), e.g.
 `python benchmarks/dag.py` or `python benchmarks/dag.py 10000`.
+
+For the largest matrix it also times Snakemake's own floor: a one-rule workflow with one wildcard
+and one output per job (no params, resources, log, conda or input functions) with as many jobs,
+and prints this workflow's time as a multiple of it.
 """
 
 from __future__ import annotations
@@ -65,6 +69,39 @@ def dry_run(work: Path, studies: int) -> tuple[float, float, int]:
     return wall, cpu, jobs
 
 
+FLOOR_SNAKEFILE = """\
+rule all:
+    input:
+        expand("out/{i}.txt", i=range(int(config["count"]))),
+
+
+rule make:
+    output:
+        "out/{i}.txt",
+    shell:
+        "touch {output}"
+"""
+
+
+def floor_dry_run(jobs: int) -> tuple[float, float]:
+    """Wall and CPU seconds of `snakemake -n` on the minimal workflow with ``jobs`` jobs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "Snakefile").write_text(FLOOR_SNAKEFILE)
+        before = os.times()
+        start = time.perf_counter()
+        done = subprocess.run(
+            [str(SNAKEMAKE), "-n", "--quiet", "rules", "--config", f"count={jobs}"],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - start
+        after = os.times()
+    if done.returncode != 0:
+        sys.exit(done.stderr[-2000:])
+    return wall, sum(after[2:4]) - sum(before[2:4])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("studies", nargs="*", type=int, help=f"any of {sorted(SHAPES)} (all)")
@@ -77,7 +114,7 @@ def main() -> None:
         for name in ("Snakefile", "workflow", "config", "envs"):
             src = ROOT / name
             (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
-        for studies in sizes:
+        for studies in sorted(sizes):  # the largest last: the floor is timed for it
             wall, cpu, jobs = dry_run(work, studies)
             verdict = ""
             if studies == 10000:
@@ -86,6 +123,13 @@ def main() -> None:
                 f"snakemake -n on {studies:>6,} studies ({jobs:>6,} jobs): {wall:6.1f} s wall, "
                 f"{cpu:6.1f} s CPU ({jobs / wall:5.0f} jobs/s){verdict}",
                 flush=True,
+            )
+        if studies > 1:
+            floor_wall, floor_cpu = floor_dry_run(jobs)
+            print(
+                f"Snakemake's floor, one bare rule × {jobs:,} jobs: {floor_wall:6.1f} s wall, "
+                f"{floor_cpu:6.1f} s CPU; this workflow ÷ floor: {wall / floor_wall:.2f} wall, "
+                f"{cpu / floor_cpu:.2f} CPU"
             )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
