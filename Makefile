@@ -45,6 +45,7 @@ lint: install
 bench: install
 	python benchmarks/harness_overhead.py
 	python benchmarks/mlflow_cost.py
+	python benchmarks/mlflow_cost.py --task mlp --repeats 2
 	python benchmarks/fanout.py --studies $(FANOUT_STUDIES)
 	python benchmarks/analysis.py
 	python benchmarks/dag.py

@@ -151,6 +151,30 @@ def harness(name: str, spec: Mapping[str, Any], root: Path) -> Callable[[int, in
 
 
 @contextlib.contextmanager
+def timed_recorder(totals: dict[str, float]) -> Iterator[None]:
+    """Add the seconds spent in ``Recorder.record`` and ``Recorder.finalize`` to ``totals``."""
+    saved = {name: getattr(Recorder, name) for name in ("record", "finalize")}
+
+    def timing(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                totals[name] = totals.get(name, 0.0) + time.perf_counter() - start
+
+        return wrapper
+
+    for name, method in saved.items():
+        setattr(Recorder, name, timing(name, method))
+    try:
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(Recorder, name, method)
+
+
+@contextlib.contextmanager
 def without_any_fsync() -> Iterator[None]:
     """``os.fsync`` a no-op for everyone: the recorder and Optuna's journal file backend."""
     saved = os.fsync
@@ -271,6 +295,17 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{name:<14}{bare:>7.2f}{ours:>10.2f}{ours / bare:>7.3f}{fastest:>7.3f}"
                 f"{cpu:>7.3f}  {extra_ms:+6.2f} ms  ≤ {TARGET} {verdict}"
+            )
+
+        print("\nper trial in the recorder (one more harness run each; µs):")
+        for name, spec in SPECS.items():
+            totals: dict[str, float] = {}
+            with timed_recorder(totals):
+                harness(name, spec, root)(0, args.trials)
+            print(
+                f"{name:<14}record {1e6 * totals['record'] / args.trials:6.0f}, finalize "
+                f"{1e6 * totals['finalize'] / args.trials:6.0f} (parquet tables, incumbents' "
+                f"test scores, the last fsync)"
             )
 
         if args.breakdown_repeats:
