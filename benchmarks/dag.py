@@ -48,24 +48,25 @@ def matrix_config(tasks: int, optimizers: int, budgets: int, seeds: int) -> dict
     }
 
 
-def dry_run(work: Path, studies: int) -> tuple[float, float, int]:
-    """Wall and CPU seconds of `snakemake -n` on the matrix, and the number of jobs."""
-    config = work / "config" / f"dag{studies}.yaml"
-    config.write_text(yaml.safe_dump(matrix_config(*SHAPES[studies])))
+def timed_snakemake(args: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system of the child) of ``snakemake args``, and its stdout."""
     before = os.times()
     start = time.perf_counter()
-    done = subprocess.run(
-        [str(SNAKEMAKE), "-n", "--quiet", "rules", "--configfile", str(config.relative_to(work))],
-        cwd=work,
-        capture_output=True,
-        text=True,
-    )
+    done = subprocess.run([str(SNAKEMAKE), *args], cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = os.times()
     if done.returncode != 0:
         sys.exit(done.stderr[-2000:])
-    cpu = sum(after[2:4]) - sum(before[2:4])  # user + system seconds of the children
-    jobs = next(int(ln.split()[1]) for ln in done.stdout.splitlines() if ln.startswith("total"))
+    return wall, sum(after[2:4]) - sum(before[2:4]), done.stdout
+
+
+def dry_run(work: Path, studies: int) -> tuple[float, float, int]:
+    """Wall and CPU seconds of `snakemake -n` on the matrix, and the number of jobs."""
+    config = work / "config" / f"dag{studies}.yaml"
+    config.write_text(yaml.safe_dump(matrix_config(*SHAPES[studies])))
+    args = ["-n", "--quiet", "rules", "--configfile", str(config.relative_to(work))]
+    wall, cpu, stdout = timed_snakemake(args, work)
+    jobs = next(int(ln.split()[1]) for ln in stdout.splitlines() if ln.startswith("total"))
     return wall, cpu, jobs
 
 
@@ -87,19 +88,9 @@ def floor_dry_run(jobs: int) -> tuple[float, float]:
     """Wall and CPU seconds of `snakemake -n` on the minimal workflow with ``jobs`` jobs."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "Snakefile").write_text(FLOOR_SNAKEFILE)
-        before = os.times()
-        start = time.perf_counter()
-        done = subprocess.run(
-            [str(SNAKEMAKE), "-n", "--quiet", "rules", "--config", f"count={jobs}"],
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-        )
-        wall = time.perf_counter() - start
-        after = os.times()
-    if done.returncode != 0:
-        sys.exit(done.stderr[-2000:])
-    return wall, sum(after[2:4]) - sum(before[2:4])
+        args = ["-n", "--quiet", "rules", "--config", f"count={jobs}"]
+        wall, cpu, _ = timed_snakemake(args, Path(tmp))
+    return wall, cpu
 
 
 def main() -> None:

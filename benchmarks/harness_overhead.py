@@ -35,6 +35,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from _timing import timed_methods
+
 from tunebench.budget import Budget
 from tunebench.frameworks import build_optimizer
 from tunebench.recorder import Recorder, StudyKey
@@ -148,30 +150,6 @@ def harness(name: str, spec: Mapping[str, Any], root: Path) -> Callable[[int, in
         shutil.rmtree(study_dir)
 
     return run
-
-
-@contextlib.contextmanager
-def timed_recorder(totals: dict[str, float]) -> Iterator[None]:
-    """Add the seconds spent in ``Recorder.record`` and ``Recorder.finalize`` to ``totals``."""
-    saved = {name: getattr(Recorder, name) for name in ("record", "finalize")}
-
-    def timing(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                totals[name] = totals.get(name, 0.0) + time.perf_counter() - start
-
-        return wrapper
-
-    for name, method in saved.items():
-        setattr(Recorder, name, timing(name, method))
-    try:
-        yield
-    finally:
-        for name, method in saved.items():
-            setattr(Recorder, name, method)
 
 
 @contextlib.contextmanager
@@ -300,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nper trial in the recorder (one more harness run each; µs):")
         for name, spec in SPECS.items():
             totals: dict[str, float] = {}
-            with timed_recorder(totals):
+            with timed_methods(Recorder, ("record", "finalize"), totals):
                 harness(name, spec, root)(0, args.trials)
             print(
                 f"{name:<14}record {1e6 * totals['record'] / args.trials:6.0f}, finalize "

@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from _timing import timed_methods
+
 from tunebench import study as study_module
 from tunebench import tracking
 from tunebench.matrix import StudyCell
@@ -118,31 +120,12 @@ def epoch_task(kind: str, epochs: int, epoch_s: float) -> Iterator[None]:
         study_module.build_task = saved
 
 
-@contextlib.contextmanager
-def timed_client_calls(totals: dict[str, float]) -> Iterator[None]:
+def timed_client_calls(totals: dict[str, float]) -> contextlib.AbstractContextManager[None]:
     """Add the wall time of each MlflowClient call the tracker makes to ``totals``."""
     from mlflow import MlflowClient
 
     names = ("create_run", "log_batch", "set_terminated", "update_run", "log_artifact")
-    saved = {name: getattr(MlflowClient, name) for name in names}
-
-    def timing(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                totals[name] += time.perf_counter() - start
-
-        return wrapper
-
-    for name, method in saved.items():
-        setattr(MlflowClient, name, timing(name, method))
-    try:
-        yield
-    finally:
-        for name, method in saved.items():
-            setattr(MlflowClient, name, method)
+    return timed_methods(MlflowClient, names, totals)
 
 
 class ForegroundTracker(tracking.MlflowTracker):

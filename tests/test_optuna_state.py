@@ -17,40 +17,38 @@ def _quadratic(trial: optuna.Trial) -> float:
     return (trial.suggest_float("x", -3, 3) - 1) ** 2
 
 
+def _study_written(path, trials: int) -> optuna.Study:
+    """Run ``trials`` trials of a study kept in ``path`` through the single-writer journal."""
+    journal = SingleWriterJournal(path)
+    storage = JournalStorage(journal)
+    study = optuna.create_study(storage=storage, study_name="s", load_if_exists=True)
+    study.optimize(_quadratic, n_trials=trials)
+    journal.close()
+    return study
+
+
+def _read_back(path) -> optuna.Study:
+    """The study in ``path`` as Optuna's own file backend reads it."""
+    return optuna.load_study(study_name="s", storage=JournalStorage(JournalFileBackend(str(path))))
+
+
 def test_the_journal_is_optunas_file_format(tmp_path):
     path = tmp_path / "optuna.journal"
-    journal = SingleWriterJournal(path)
-    study = optuna.create_study(storage=JournalStorage(journal), study_name="s")
-    study.optimize(_quadratic, n_trials=5)
-    journal.close()
-    reread = optuna.load_study(
-        study_name="s", storage=JournalStorage(JournalFileBackend(str(path)))
-    )
+    study = _study_written(path, 5)
+    reread = _read_back(path)
     assert [t.params for t in reread.trials] == [t.params for t in study.trials]
     assert [t.value for t in reread.trials] == [t.value for t in study.trials]
 
 
 def test_a_line_cut_by_a_kill_is_dropped(tmp_path):
     path = tmp_path / "optuna.journal"
-    journal = SingleWriterJournal(path)
-    study = optuna.create_study(storage=JournalStorage(journal), study_name="s")
-    study.optimize(_quadratic, n_trials=3)
-    journal.close()
+    _study_written(path, 3)
     whole = path.read_bytes()
     path.write_bytes(whole + b'{"op_code": 4, "worker_id"')  # a write cut short
-    reopened = SingleWriterJournal(path)
+    SingleWriterJournal(path).close()
     assert path.read_bytes() == whole
-    study = optuna.load_study(study_name="s", storage=JournalStorage(reopened))
-    study.optimize(_quadratic, n_trials=2)
-    reopened.close()
-    assert (
-        len(
-            optuna.load_study(
-                study_name="s", storage=JournalStorage(JournalFileBackend(str(path)))
-            ).trials
-        )
-        == 5
-    )
+    _study_written(path, 2)
+    assert len(_read_back(path).trials) == 5
 
 
 def test_unflushed_operations_are_not_on_disk(tmp_path):
