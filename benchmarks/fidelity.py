@@ -117,19 +117,33 @@ def main() -> None:
         rows = [r for r in results if r["optimizer"] == name]
         epochs = float(np.mean([r["epochs"] for r in rows]))
         mean, low, high = interval(np.array([r["test"] for r in rows]))
-        summary[name] = {"epochs": epochs, "mean": mean, "low": low, "high": high}
+        pruned = float(np.mean([r["pruned"] for r in rows]))
+        summary[name] = {
+            "epochs": epochs,
+            "pruned": pruned,
+            "mean": mean,
+            "low": low,
+            "high": high,
+        }
         print(
-            f"{name:<22}{epochs:>8.0f}{np.mean([r['pruned'] for r in rows]):>8.1f}"
+            f"{name:<22}{epochs:>8.0f}{pruned:>8.1f}"
             f"{np.mean([r['seconds'] for r in rows]):>9.1f}  {mean:.4f} [{low:.4f}, {high:.4f}]"
         )
-    for full, pruned in PAIRS:
-        ratio = summary[full]["epochs"] / summary[pruned]["epochs"]
-        inside = summary[full]["low"] <= summary[pruned]["mean"] <= summary[full]["high"]
+    for full_name, pruned_name in PAIRS:
+        ratio = summary[full_name]["epochs"] / summary[pruned_name]["epochs"]
+        low, high = summary[full_name]["low"], summary[full_name]["high"]
+        inside = low <= summary[pruned_name]["mean"] <= high
         verdict = "met" if ratio >= 5 and inside else "MISSED"
         print(
-            f"{full} / {pruned}: epochs ratio {ratio:.2f}×; pruned test score "
+            f"{full_name} / {pruned_name}: epochs ratio {ratio:.2f}×; pruned test score "
             f"{'inside' if inside else 'outside'} the unpruned 95% CI; target (≥ 5×, inside): "
             f"{verdict}"
+        )
+        full = args.trials - summary[pruned_name]["pruned"]  # trials that were not stopped early
+        print(
+            f"  {pruned_name}: {full:.1f} of {args.trials} trials ran all {args.epochs} epochs, "
+            f"{full * args.epochs:.0f} epochs by themselves; 5× allows "
+            f"{summary[full_name]['epochs'] / 5:.0f} in all"
         )
 
 
