@@ -17,7 +17,12 @@ from tunebench.frameworks import build_optimizer
 from tunebench.matrix import StudyCell
 from tunebench.recorder import Recorder, StudyKey
 from tunebench.study import run_study
-from tunebench.tracking import MlflowTracker, default_tracking_uri, init_experiment
+from tunebench.tracking import (
+    MlflowTracker,
+    TrackingTarget,
+    default_tracking_uri,
+    init_experiment,
+)
 
 
 @pytest.fixture
@@ -216,8 +221,14 @@ def test_filesystem_type_finds_the_longest_mount(tmp_path):
     assert filesystem_type(Path("/proc/self")) == "proc"
 
 
+def test_trials_are_logged_in_the_background_only_for_a_remote_store(target):
+    assert MlflowTracker(target)._queue is None
+    remote = TrackingTarget("http://127.0.0.1:9", target.experiment_id, "test")
+    assert MlflowTracker(remote)._queue is not None
+
+
 def test_a_background_logging_error_reaches_the_study(target):
-    tracker = MlflowTracker(target)
+    tracker = MlflowTracker(target, background=True)
     tracker.start_study("s", tags={}, params={})
     tracker.log_trial({"trial": 0}, [])  # not a trial-table row: the worker thread fails
     with pytest.raises(RuntimeError, match="MLflow logging failed"):

@@ -2,9 +2,10 @@
 
 The store is created once, before any tuning job starts (:func:`init_experiment`): a fresh
 SQLite store opened by several processes at once is corrupted for good. Jobs then receive the
-tracking URI and experiment id and only ever add runs. Trial runs are logged by a background
-thread while the next trial runs (the study's journal stays the truth: a rerun logs whatever a
-killed job had not), and a local SQLite store commits in WAL mode (:mod:`tunebench._sqlite_store`).
+tracking URI and experiment id and only ever add runs. With a tracking server, trial runs are
+logged by a background thread while the next trial runs (the study's journal stays the truth: a
+rerun logs whatever a killed job had not); a local SQLite store commits in WAL mode
+(:mod:`tunebench._sqlite_store`).
 """
 
 from __future__ import annotations
@@ -114,6 +115,11 @@ def log_analysis_run(
     return run_id
 
 
+def _is_local_store(tracking_uri: str) -> bool:
+    """Whether the store is a file or database on this machine (not a tracking server)."""
+    return urlsplit(tracking_uri).scheme in ("", "file", "sqlite")
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -138,12 +144,17 @@ class MlflowTracker:
         target: The store and experiment.
         background: Log trial runs from a worker thread (``log_trial`` only queues them);
             :meth:`flush` and :meth:`finish_study` wait for the queue, and re-raise the first
-            error the worker met.
+            error the worker met. ``None`` (default): for a remote store (a tracking server),
+            whose round trips a thread overlaps with the next trial; not for a local store,
+            whose cost is MLflow's own Python, which the GIL does not let a thread overlap
+            (measured: ``benchmarks/mlflow_cost.py --variants``).
     """
 
-    def __init__(self, target: TrackingTarget, *, background: bool = True) -> None:
+    def __init__(self, target: TrackingTarget, *, background: bool | None = None) -> None:
         from mlflow import MlflowClient
 
+        if background is None:
+            background = not _is_local_store(target.tracking_uri)
         fast_commits(target.tracking_uri)
         self.target = target
         self._client = MlflowClient(tracking_uri=target.tracking_uri)
