@@ -63,9 +63,13 @@ def enable_wal(tracking_uri: str) -> bool:
     db = _database(tracking_uri)
     if db is None or not db.exists() or not _wal_allowed(db):
         return False
-    with sqlite3.connect(db, timeout=20) as connection:
+    connection = sqlite3.connect(db, timeout=20)
+    try:
         mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-    connection.close()
+    except sqlite3.OperationalError:  # another process holds the store: keep its journal mode
+        return False
+    finally:
+        connection.close()
     return str(mode).lower() == "wal"
 
 
