@@ -10,7 +10,7 @@ reached them); ``hyperband`` (HyperbandPruner: several SHA brackets, ``max_resou
 task's epochs). Extra keyword arguments go through ``sampler_options``/``pruner_options``.
 
 The study lives in ``optuna.journal`` inside the study directory (Optuna's journal format,
-appended and flushed for every operation, ``fsync``'d at most once a second), and the sampler's
+written out after each trial's ``tell``, ``fsync``'d at most once a second), and the sampler's
 random states are re-seeded from the study seed and the trial number before every trial, so a
 killed job resumes exactly where it stopped with nothing else saved: trials finished by Optuna
 but not yet recorded are recorded from Optuna's storage, and a trial that was running when the
