@@ -28,7 +28,7 @@ from tunebench.tasks.base import Task
 from tunebench.tracking import MlflowTracker
 from tunebench.trial import Reporter, TrialResult, trial_seed
 
-__all__ = ["Recorder", "StudyKey", "write_parquet"]
+__all__ = ["Recorder", "StudyKey", "read_json_lines", "write_parquet"]
 
 JOURNAL = "journal.jsonl"
 FSYNC_INTERVAL_S = 1.0
@@ -60,6 +60,22 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """The entries of a JSON-lines journal (none if it does not exist). A last line cut short by
+    a kill (no newline) never finished being written: it is dropped, and cut from the file."""
+    if not path.exists():
+        return []
+    entries, good_bytes = [], 0
+    with path.open("rb") as lines:
+        for line in lines:
+            if not line.endswith(b"\n"):
+                break
+            entries.append(json.loads(line))
+            good_bytes += len(line)
+    os.truncate(path, good_bytes)
+    return entries
 
 
 class Recorder:
@@ -133,18 +149,9 @@ class Recorder:
         return Reporter(should_stop, max_epochs=self.epoch_cap(), timeout_s=self.trial_timeout_s)
 
     def _load_journal(self) -> None:
-        if not self._journal_path.exists():
-            return
-        good_bytes = 0
-        with self._journal_path.open("rb") as lines:
-            for line in lines:
-                if not line.endswith(b"\n"):
-                    break  # a line cut by a kill: that trial did not finish recording
-                entry = json.loads(line)
-                curve = entry.pop("curve")
-                self._append(entry, curve)
-                good_bytes += len(line)
-        os.truncate(self._journal_path, good_bytes)
+        for entry in read_json_lines(self._journal_path):
+            curve = entry.pop("curve")
+            self._append(entry, curve)
 
     def _append(self, row: dict[str, Any], curve: list[dict[str, float]]) -> None:
         self.ledger.charge(epochs=row["epochs"], seconds=row["objective_s"] + row["optimizer_s"])

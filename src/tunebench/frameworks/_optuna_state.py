@@ -28,7 +28,7 @@ from optuna.samplers import BaseSampler
 from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.storages.journal import BaseJournalBackend
 
-from tunebench.recorder import FSYNC_INTERVAL_S
+from tunebench.recorder import FSYNC_INTERVAL_S, read_json_lines
 from tunebench.trial import derive_seed
 
 __all__ = ["Reseeder", "SingleWriterJournal"]
@@ -47,16 +47,7 @@ class SingleWriterJournal(BaseJournalBackend):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = Path(path)
-        self._logs: list[dict[str, Any]] = []
-        good_bytes = 0
-        if self._path.exists():
-            with self._path.open("rb") as lines:
-                for line in lines:
-                    if not line.endswith(b"\n"):
-                        break
-                    self._logs.append(json.loads(line))
-                    good_bytes += len(line)
-            os.truncate(self._path, good_bytes)
+        self._logs = read_json_lines(self._path)
         self._file = self._path.open("ab")
         self._synced = time.monotonic()
 
