@@ -38,6 +38,7 @@ test: install
 
 lint: install
 	ruff check .
+	lint-imports
 	ruff format --check .
 	snakemake --lint
 	snakefmt --check Snakefile workflow/rules

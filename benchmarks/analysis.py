@@ -1,4 +1,4 @@
-"""Time ``tunebench.analysis.compare`` + ``plot`` on a synthetic 1,000,000-row trial table.
+"""Time ``tunebench.report._pipeline.compare`` + ``plot`` on a synthetic 1,000,000-row trial table.
 
 Usage::
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tunebench.tables import TRIAL_COLUMNS
+from tunebench.core.tables import TRIAL_COLUMNS
 
 
 def synthetic_trials(
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="output directory (default: a temporary one)")
     args = parser.parse_args(argv)
 
-    from tunebench import analysis
+    from tunebench import report
 
     t0 = time.perf_counter()
     trials = synthetic_trials(args.optimizers, args.tasks, args.seeds, args.trials)
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out) if args.out else Path(tmp)
         t0, c0 = time.perf_counter(), cpu_seconds()
-        analysis.compare(
+        report.compare(
             trials, out / "stats", n_boot=args.n_boot, random_state=0,
             comparisons=comparisons, jobs=args.jobs,
         )  # fmt: skip
@@ -161,11 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compare: {t_compare:.1f} s wall, {c_compare:.1f} s CPU, "
               f"peak rss {peak_rss_mib():.0f} MiB")  # fmt: skip
         t0, c0 = time.perf_counter(), cpu_seconds()
-        analysis.plot(out / "stats", out / "figures", jobs=args.jobs)
+        report.plot(out / "stats", out / "figures", jobs=args.jobs)
         t_plot, c_plot = time.perf_counter() - t0, cpu_seconds() - c0
         print(f"plot: {t_plot:.1f} s wall, {c_plot:.1f} s CPU (workers included), "
               f"peak rss {peak_rss_mib():.0f} MiB")  # fmt: skip
-        analysis.summarise(out / "stats", out / "summary.md")
+        report.summarise(out / "stats", out / "summary.md")
     print(
         f"compare + plot: {t_compare + t_plot:.1f} s wall, {c_compare + c_plot:.1f} s CPU; "
         f"peak rss {peak_rss_mib() / 1024:.2f} GiB (jobs {args.jobs}, {os.cpu_count()} CPUs, "

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from tunebench.budget import Budget
+from tunebench.core.budget import Budget
 from tunebench.frameworks import build_optimizer
-from tunebench.recorder import Recorder, StudyKey
+from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.tasks import build_task
 
 OPTIMIZERS: dict[str, dict[str, Any]] = {

@@ -37,10 +37,10 @@ from typing import Any
 
 from _timing import timed_methods
 
-from tunebench.budget import Budget
+from tunebench.core.budget import Budget
+from tunebench.core.space import SearchSpace
 from tunebench.frameworks import build_optimizer
-from tunebench.recorder import Recorder, StudyKey
-from tunebench.space import SearchSpace
+from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.tasks.base import ReporterLike, Task
 
 SPACE = {

@@ -36,10 +36,10 @@ from _timing import timed_methods
 
 from tunebench import study as study_module
 from tunebench import tracking
-from tunebench.matrix import StudyCell
-from tunebench.space import SearchSpace
+from tunebench.core.matrix import StudyCell
+from tunebench.core.space import SearchSpace
+from tunebench.harness.tracking import TrackingTarget, init_experiment
 from tunebench.tasks.base import ReporterLike, Task
-from tunebench.tracking import TrackingTarget, init_experiment
 
 TARGET = 1.05
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tunebench.budget import Budget
+from tunebench.core.budget import Budget
 from tunebench.frameworks import FRAMEWORKS, build_optimizer
-from tunebench.recorder import Recorder, StudyKey
+from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.tasks import build_task
 
 TASKS = {

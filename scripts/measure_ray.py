@@ -19,9 +19,9 @@ from typing import Any
 
 import psutil
 
-from tunebench.budget import Budget
+from tunebench.core.budget import Budget
 from tunebench.frameworks import build_optimizer
-from tunebench.recorder import Recorder, StudyKey
+from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.tasks import build_task
 
 

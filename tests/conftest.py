@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tunebench.budget import Budget
+from tunebench.core.budget import Budget
+from tunebench.core.space import SearchSpace
 from tunebench.frameworks import build_optimizer
-from tunebench.recorder import Recorder, StudyKey
-from tunebench.space import SearchSpace
+from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.tasks.base import ReporterLike, Task
 
 MIXED_SPACE = {

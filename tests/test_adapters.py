@@ -22,11 +22,11 @@ from conftest import (
     run_quadratic,
 )
 
-from tunebench.budget import Budget
+from tunebench.core.budget import Budget
+from tunebench.core.space import SearchSpace
+from tunebench.core.tables import TRIAL_COLUMNS
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
-from tunebench.recorder import Recorder, StudyKey
-from tunebench.space import SearchSpace
-from tunebench.tables import TRIAL_COLUMNS
+from tunebench.harness.recorder import Recorder, StudyKey
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -391,8 +391,8 @@ def _cancer_svc(**spec):
 
 
 def test_sklearn_grid_values():
+    from tunebench.core.space import CategoricalParam, FloatParam, IntParam
     from tunebench.frameworks.sklearn_adapter import grid_values
-    from tunebench.space import CategoricalParam, FloatParam, IntParam
 
     assert grid_values(FloatParam("a", -1.0, 1.0), 3) == [-1.0, 0.0, 1.0]
     assert grid_values(FloatParam("a", 1e-4, 1.0, log=True), 5) == pytest.approx(

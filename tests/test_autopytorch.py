@@ -11,8 +11,8 @@ import importlib.util
 import pytest
 from conftest import run_quadratic
 
-from tunebench.budget import Budget
 from tunebench.cli import main
+from tunebench.core.budget import Budget
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
 
 SKIP_REASON = (

@@ -19,8 +19,8 @@ import pytest
 from mlflow import MlflowClient
 from workflow_helpers import ROOT, environment
 
-from tunebench.matrix import StudyCell
-from tunebench.tracking import TrackingTarget, default_tracking_uri, init_experiment
+from tunebench.core.matrix import StudyCell
+from tunebench.harness.tracking import TrackingTarget, default_tracking_uri, init_experiment
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("concurrency")]
 

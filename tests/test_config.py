@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from tunebench.cli import main
-from tunebench.config import ConfigError, load_config, load_schema, validate_config
-from tunebench.matrix import StudyCell, expand_matrix, matrix_axes, study_dirs
+from tunebench.core.config import ConfigError, load_config, load_schema, validate_config
+from tunebench.core.matrix import StudyCell, expand_matrix, matrix_axes, study_dirs
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = load_config(ROOT / "config" / "smoke.yaml")

@@ -21,7 +21,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tunebench.config import ConfigError, load_config, load_schema, validate_config
+from tunebench.core.config import ConfigError, load_config, load_schema, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = load_config(ROOT / "config" / "smoke.yaml")

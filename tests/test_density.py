@@ -1,4 +1,4 @@
-"""Tests of tunebench.density: unit-cube mapping, discrepancy, dispersion, per-study density."""
+"""Tests of the exploration density: unit cube, discrepancy, dispersion, per-study density."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from test_stats import hand_table
 
 from tunebench import stats
-from tunebench.space import SearchSpace
+from tunebench.core.space import SearchSpace
 
 SPACE = SearchSpace.from_config(
     {

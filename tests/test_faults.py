@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 from conftest import ADAPTERS, FAULT_X, FaultyTask, check_timeouts, params_of, run_quadratic
 
-from tunebench._deadline import Deadline, TrialTimeout
-from tunebench.config import ConfigError, validate_config
-from tunebench.matrix import expand_matrix
-from tunebench.trial import Reporter, evaluate_trial
+from tunebench.core.config import ConfigError, validate_config
+from tunebench.core.matrix import expand_matrix
+from tunebench.harness.deadline import Deadline, TrialTimeout
+from tunebench.harness.trial import Reporter, evaluate_trial
 
 TIMEOUT_ERROR = "timeout: exceeded trial_timeout_s=1"
 TRIALS = 8
@@ -276,7 +276,7 @@ def _cancer_svc():
     ids=["random-trials", "random-seconds", "halving-trials"],
 )
 def test_sklearn_search_classes_are_capped(optimizer, budget, error, tmp_path):
-    from tunebench.budget import Budget
+    from tunebench.core.budget import Budget
 
     trials = run_quadratic(
         optimizer,

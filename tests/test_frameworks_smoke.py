@@ -9,8 +9,8 @@ import yaml
 from mlflow import MlflowClient
 from workflow_helpers import ROOT, checkout, snakemake
 
+from tunebench.core.tables import TRIAL_COLUMNS
 from tunebench.frameworks import FRAMEWORKS, framework_status
-from tunebench.tables import TRIAL_COLUMNS
 
 pytestmark = pytest.mark.xdist_group("frameworks-smoke")
 

@@ -12,17 +12,17 @@ import pytest
 from conftest import QuadraticTask
 from mlflow import MlflowClient
 
-from tunebench.budget import Budget
+from tunebench.core.budget import Budget
+from tunebench.core.matrix import StudyCell
 from tunebench.frameworks import build_optimizer
-from tunebench.matrix import StudyCell
-from tunebench.recorder import Recorder, StudyKey
-from tunebench.study import run_study
-from tunebench.tracking import (
+from tunebench.harness.recorder import Recorder, StudyKey
+from tunebench.harness.tracking import (
     MlflowTracker,
     TrackingTarget,
     default_tracking_uri,
     init_experiment,
 )
+from tunebench.study import run_study
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ def test_changed_study_config_starts_afresh(tmp_path):
     ],
 )
 def test_tracking_uris_are_recorded_without_passwords(uri, shown):
-    from tunebench.tracking import redacted
+    from tunebench.harness.tracking import redacted
 
     assert redacted(uri) == shown
 
@@ -196,7 +196,7 @@ def _journal_mode(target) -> str:
 
 
 def test_a_local_sqlite_store_commits_in_wal_mode(target, tmp_path):
-    from tunebench._sqlite_store import LOCAL_FILESYSTEMS, filesystem_type
+    from tunebench.harness._sqlite_store import LOCAL_FILESYSTEMS, filesystem_type
 
     if filesystem_type(tmp_path) not in LOCAL_FILESYSTEMS:
         pytest.skip(f"{tmp_path} is on {filesystem_type(tmp_path)}, where WAL is not used")
@@ -212,7 +212,7 @@ def test_wal_can_be_turned_off(tmp_path, monkeypatch):
 def test_filesystem_type_finds_the_longest_mount(tmp_path):
     from pathlib import Path
 
-    from tunebench._sqlite_store import filesystem_type
+    from tunebench.harness._sqlite_store import filesystem_type
 
     if not Path("/proc/mounts").exists():
         pytest.skip("no /proc/mounts")

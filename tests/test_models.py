@@ -1,4 +1,4 @@
-"""Tests of tunebench.model_comparison: tuned model vs tuned model on one data set."""
+"""Tests of tunebench.stats._model_comparison: tuned model vs tuned model on one data set."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from test_stats import make_trials
 
 from tunebench import stats
-from tunebench.model_comparison import MODEL_COLUMNS, MODEL_PAIRWISE_COLUMNS
+from tunebench.stats._model_comparison import MODEL_COLUMNS, MODEL_PAIRWISE_COLUMNS
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from conftest import (
     run_quadratic,
 )
 
-from tunebench.budget import Budget
-from tunebench.config import load_config, load_schema, validate_config
+from tunebench.core.budget import Budget
+from tunebench.core.config import load_config, load_schema, validate_config
+from tunebench.core.space import SearchSpace
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
-from tunebench.space import SearchSpace
 
 
 def _branin():

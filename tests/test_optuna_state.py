@@ -8,7 +8,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
 from tunebench.frameworks._optuna_state import Reseeder, SingleWriterJournal
-from tunebench.trial import derive_seed
+from tunebench.harness.trial import derive_seed
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

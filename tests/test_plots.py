@@ -1,4 +1,4 @@
-"""Tests of tunebench.analysis (files written), tunebench.plots (PNGs) and the summary."""
+"""Tests of tunebench.report._pipeline (files written), tunebench.plots (PNGs) and the summary."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from test_stats import make_trials
 
-from tunebench import analysis, outputs, plots, stats
+from tunebench import plots, report, stats
+from tunebench.core import outputs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"
@@ -27,7 +28,7 @@ def _trials() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def stats_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("stats")
-    written = analysis.compare(
+    written = report.compare(
         _trials(), out, budget="t10", n_boot=200, comparisons={"ds": ["task0", "task2"]}
     )
     return out, written
@@ -36,11 +37,10 @@ def stats_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def fig_dir(stats_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
-    return out, analysis.plot(stats_dir[0], out, jobs=2)  # exercises the worker processes
+    return out, report.plot(stats_dir[0], out, jobs=2)  # exercises the worker processes
 
 
 def test_output_names_are_consistent():
-    assert analysis.STATS_FILES is outputs.STATS_FILES
     assert len(set(outputs.STATS_FILES)) == len(outputs.STATS_FILES)
     assert {"ranks.csv", "omnibus.csv", "pairwise.csv", "aggregates.csv", "family.json",
             "profiles.csv", "expected_max.csv", "budget_ranks.csv", "models.csv",
@@ -96,7 +96,7 @@ def test_compare_writes_all_files(stats_dir):
 
 
 def test_compare_without_comparisons_writes_headers_only(tmp_path):
-    written = analysis.compare(make_trials(n_tasks=2, n_seeds=3), tmp_path, n_boot=20)
+    written = report.compare(make_trials(n_tasks=2, n_seeds=3), tmp_path, n_boot=20)
     for name in ("models", "model_pairwise", "model_expected_max"):
         table = pd.read_csv(written[name])
         assert table.empty and len(table.columns) > 5
@@ -105,23 +105,23 @@ def test_compare_without_comparisons_writes_headers_only(tmp_path):
 def test_compare_budget_errors(tmp_path):
     trials = pd.concat([make_trials(n_tasks=1), make_trials(n_tasks=1, budget="t20")])
     with pytest.raises(ValueError, match=r"t10.*t20"):
-        analysis.compare(trials, tmp_path)
+        report.compare(trials, tmp_path)
     with pytest.raises(ValueError, match="budgets present"):
-        analysis.compare(trials, tmp_path, budget="t99")
+        report.compare(trials, tmp_path, budget="t99")
     with pytest.raises(ValueError, match="correction"):
-        analysis.compare(trials, tmp_path, budget="t10", correction="bonferroni")
+        report.compare(trials, tmp_path, budget="t10", correction="bonferroni")
     with pytest.raises(ValueError, match=r"comparisons\.g"):
-        analysis.compare(trials, tmp_path, budget="t10", comparisons={"g": ["task0"]})
+        report.compare(trials, tmp_path, budget="t10", comparisons={"g": ["task0"]})
 
 
 @pytest.mark.parametrize(("currency", "limit"), [("epochs", 12), ("seconds", 6.0), ("trials", 4)])
 def test_compare_at_a_spend_in_any_currency(currency, limit, tmp_path):
     trials = make_trials(n_tasks=2, n_seeds=3)
-    written = analysis.compare(trials, tmp_path, n_boot=20, at=(currency, limit))
+    written = report.compare(trials, tmp_path, n_boot=20, at=(currency, limit))
     family = json.loads(written["family"].read_text())
     assert family["budget"] == f"t10 at {currency}={limit:g}"
     assert family["slice"] == {"currency": currency, "limit": limit}
-    sliced = analysis.slice_at(trials, currency, limit)
+    sliced = report.slice_at(trials, currency, limit)
     assert (sliced[f"cum_{currency}"] <= limit).all()
     assert len(sliced) < len(trials)
     expected = stats.study_scores(sliced).set_index(["task", "optimizer", "seed"])["test_value"]
@@ -134,9 +134,9 @@ def test_compare_at_a_spend_in_any_currency(currency, limit, tmp_path):
 def test_compare_at_rejects_bad_slices(tmp_path):
     trials = make_trials(n_tasks=1, n_seeds=2)
     with pytest.raises(ValueError, match="currency must be one of"):
-        analysis.compare(trials, tmp_path, at=("hours", 2))
+        report.compare(trials, tmp_path, at=("hours", 2))
     with pytest.raises(ValueError, match=r"no study of budget 't10' spent within seconds=0\.01"):
-        analysis.compare(trials, tmp_path, at=("seconds", 0.01))
+        report.compare(trials, tmp_path, at=("seconds", 0.01))
 
 
 def test_plot_writes_every_figure(fig_dir):
@@ -150,7 +150,7 @@ def test_plot_writes_every_figure(fig_dir):
 
 def test_summary_reads_like_an_appendix(stats_dir, tmp_path):
     out, _ = stats_dir
-    path = analysis.summarise(out, tmp_path / "summary.md")
+    path = report.summarise(out, tmp_path / "summary.md")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Summary: optimizers at budget t10")
     assert "| task | cmaes | gp | random | tpe |" in text

@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from conftest import MIXED_SPACE, FaultyTask, QuadraticTask, check_timeouts, run_quadratic
 
+from tunebench.core.space import SearchSpace
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
-from tunebench.space import SearchSpace
 
 pytest.importorskip("ray.tune", reason="Ray Tune is not installed: pip install 'tunebench[ray]'")
 
@@ -30,7 +30,7 @@ SPACE = SearchSpace.from_config(MIXED_SPACE)
 
 
 def test_ray_native_space_round_trip():
-    from tunebench.frameworks.ray_adapter import from_tune, to_tune_space
+    from tunebench.frameworks._ray_tune import from_tune, to_tune_space
 
     native = to_tune_space(SPACE)
     rng = np.random.default_rng(0)
@@ -50,7 +50,7 @@ def test_ray_searchers_translate_the_bounds():
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
     from ray.tune.search.optuna import OptunaSearch
 
-    from tunebench.frameworks.ray_adapter import to_tune_space
+    from tunebench.frameworks._ray_tune import to_tune_space
 
     assert OptunaSearch.convert_search_space(to_tune_space(SPACE)) == {
         "x": FloatDistribution(-2.0, 3.0),
@@ -101,7 +101,7 @@ def test_ray_schedulers_prune_on_epochs(scheduler, tmp_path):
 
 
 def test_ray_epoch_budget_cuts_the_last_trial(tmp_path):
-    from tunebench.budget import Budget
+    from tunebench.core.budget import Budget
 
     task = QuadraticTask(max_epochs=4)
     budget = Budget("e", "epochs", 10)
@@ -169,7 +169,7 @@ def test_ray_leaves_home_and_tmp_clean(tmp_path):
 
 
 def test_ray_workers_run_trials_together_within_the_budget(tmp_path):
-    from tunebench.budget import Budget
+    from tunebench.core.budget import Budget
 
     spec = {"framework": "ray", "search": "random", "workers": 2, "num_cpus": 2}
     task = QuadraticTask(max_epochs=4)

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tunebench.matrix import StudyCell
-from tunebench.tracking import init_experiment
+from tunebench.core.matrix import StudyCell
+from tunebench.harness.tracking import init_experiment
 
 TRIALS = 24
 OPTIMIZERS = {

@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from conftest import MIXED_SPACE, QuadraticTask, params_of, run_quadratic
 
-from tunebench.budget import Budget
+from tunebench.core.budget import Budget
+from tunebench.core.matrix import StudyCell
+from tunebench.core.space import SearchSpace
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
-from tunebench.matrix import StudyCell
-from tunebench.space import SearchSpace
 
 
 def _smac_trials(study_dir: Path, facade: str, seed: int) -> list[dict]:

@@ -11,7 +11,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from tunebench import stats
-from tunebench.tables import TRIAL_COLUMNS
+from tunebench.core.tables import TRIAL_COLUMNS
 
 OPTIMIZERS = ("random", "tpe", "cmaes", "gp")
 

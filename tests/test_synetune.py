@@ -16,9 +16,9 @@ from conftest import (
     run_quadratic,
 )
 
-from tunebench.config import load_config, load_schema, validate_config
+from tunebench.core.config import load_config, load_schema, validate_config
+from tunebench.core.space import SearchSpace
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
-from tunebench.space import SearchSpace
 
 
 def test_native_space_round_trip():

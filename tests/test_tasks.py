@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tunebench.space import SpaceError
+from tunebench.core.space import SpaceError
 from tunebench.tasks import (
     DATASETS,
     SKLEARN_MODELS,

@@ -1,4 +1,4 @@
-"""Tests of tunebench.uncertainty: aggregates, profiles, per-task CIs, resampling helpers."""
+"""Tests of the bootstrap statistics: aggregates, profiles, per-task CIs, resampling helpers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from test_stats import make_trials
 
 from tunebench import stats
-from tunebench._statutil import index_counts, sorted_quantiles, stratified_indices
+from tunebench.stats._util import index_counts, sorted_quantiles, stratified_indices
 
 
 def _norm_table(values: dict[tuple[str, str, int], float]) -> pd.DataFrame:

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import MIXED_SPACE, QuadraticTask, params_of, run_quadratic
 
+from tunebench.core.space import SearchSpace
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
-from tunebench.space import SearchSpace
 
 pytest.importorskip("vizier")
 

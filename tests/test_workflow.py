@@ -15,7 +15,7 @@ import yaml
 from mlflow import MlflowClient
 from workflow_helpers import ROOT, checkout, environment, snakemake, sorted_trials
 
-from tunebench.outputs import FIGURE_FILES, STATS_FILES, SUMMARY_FILE
+from tunebench.core.outputs import FIGURE_FILES, STATS_FILES, SUMMARY_FILE
 
 pytestmark = pytest.mark.xdist_group("smoke")
 

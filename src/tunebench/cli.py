@@ -13,13 +13,13 @@ __all__ = ["main"]
 
 
 def _load_validated(path: str) -> dict[str, Any]:
-    from tunebench.config import load_config, validate_config
+    from tunebench.core.config import load_config, validate_config
 
     return validate_config(load_config(path))
 
 
 def _tracking_target(config: dict[str, Any], results: Path) -> Any:
-    from tunebench.tracking import default_tracking_uri, init_experiment
+    from tunebench.harness.tracking import default_tracking_uri, init_experiment
 
     uri = default_tracking_uri(results, config["mlflow"]["tracking_uri"])
     artifacts = results / "mlflow" / "artifacts" if uri.startswith("sqlite:") else None
@@ -27,7 +27,7 @@ def _tracking_target(config: dict[str, Any], results: Path) -> Any:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from tunebench.matrix import expand_matrix, seeds_of
+    from tunebench.core.matrix import expand_matrix, seeds_of
 
     config = _load_validated(args.config)
     print(
@@ -51,7 +51,7 @@ def cmd_init_mlflow(args: argparse.Namespace) -> int:
     config = _load_validated(args.config) if args.config else None
     if config is None:
         config = {"name": args.name, "mlflow": {"tracking_uri": args.tracking_uri}}
-    from tunebench.tracking import redacted
+    from tunebench.harness.tracking import redacted
 
     target = _tracking_target(config, Path(args.results))
     target.write(Path(args.out))
@@ -63,9 +63,9 @@ def cmd_init_mlflow(args: argparse.Namespace) -> int:
 
 
 def cmd_run_study(args: argparse.Namespace) -> int:
-    from tunebench.matrix import StudyCell, cell_of
+    from tunebench.core.matrix import StudyCell, cell_of
+    from tunebench.harness.tracking import TrackingTarget
     from tunebench.study import run_study
-    from tunebench.tracking import TrackingTarget
 
     results = Path(args.results)
     config = None
@@ -108,8 +108,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from tunebench.matrix import study_dirs
-    from tunebench.recorder import write_parquet
+    from tunebench.core.files import write_parquet
+    from tunebench.core.matrix import study_dirs
 
     studies = [Path(d) for d in args.studies]
     if args.matrix:
@@ -120,7 +120,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
         frames = [pd.read_parquet(d / name) for d in studies]
         frames = [f for f in frames if len(f)]
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        write_parquet(table, Path(out))
+        write_parquet(out, table)
         print(f"{out}: {len(table)} rows from {len(studies)} studies")
     return 0
 
@@ -143,7 +143,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from tunebench.analysis import compare
+    from tunebench.report._pipeline import compare
 
     trials = pd.read_parquet(args.trials)
     written = compare(
@@ -166,14 +166,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_summarise(args: argparse.Namespace) -> int:
-    from tunebench.analysis import summarise
+    from tunebench.report._pipeline import summarise
 
     print(summarise(Path(args.stats), Path(args.out)))
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from tunebench.analysis import plot
+    from tunebench.report._pipeline import plot
 
     for path in plot(Path(args.stats), Path(args.out), jobs=args.jobs).values():
         print(path)
@@ -183,7 +183,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_log_analysis(args: argparse.Namespace) -> int:
     import json
 
-    from tunebench.tracking import TrackingTarget, log_analysis_run
+    from tunebench.harness.tracking import TrackingTarget, log_analysis_run
 
     target = TrackingTarget.read(Path(args.mlflow))
     params = json.loads(args.params) if args.params else {}
@@ -195,7 +195,10 @@ def cmd_log_analysis(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``tunebench`` argument parser."""
+    from tunebench import __version__
+
     parser = argparse.ArgumentParser(prog="tunebench", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"tunebench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="validate an experiment config")

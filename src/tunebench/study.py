@@ -19,13 +19,14 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from tunebench.budget import Budget
+from tunebench.core.budget import Budget
+from tunebench.core.files import write_json
+from tunebench.core.matrix import StudyCell
 from tunebench.frameworks import build_optimizer
-from tunebench.matrix import StudyCell
-from tunebench.provenance import provenance
-from tunebench.recorder import Recorder, StudyKey
+from tunebench.harness.provenance import provenance
+from tunebench.harness.recorder import Recorder, StudyKey
+from tunebench.harness.tracking import MlflowTracker, TrackingTarget, redacted
 from tunebench.tasks import SPEC_KEYS, build_task
-from tunebench.tracking import MlflowTracker, TrackingTarget, redacted
 
 __all__ = ["run_study"]
 
@@ -165,9 +166,7 @@ def run_study(
             "parent_run_id": tracker.parent_run_id,
         }
     study_json = out_dir / "study.json"
-    tmp = out_dir / ".study.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=str))
-    tmp.replace(study_json)
+    write_json(study_json, summary, indent=2, default=str)
     if tracker is not None:
         tracker.finish_study(
             summary["results"], artifacts=[study_json, out_dir / "trials.parquet"]

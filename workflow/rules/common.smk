@@ -3,9 +3,9 @@ import re
 
 from snakemake.utils import validate
 
-from tunebench.config import ConfigError, load_config, validate_config
-from tunebench.matrix import expand_matrix, matrix_axes
-from tunebench.outputs import (
+from tunebench.core.config import ConfigError, load_config, validate_config
+from tunebench.core.matrix import expand_matrix, matrix_axes
+from tunebench.core.outputs import (
     FIGURE_CAPTIONS,
     FIGURE_CATEGORIES,
     FIGURE_FILES,

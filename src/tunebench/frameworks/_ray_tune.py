@@ -2,12 +2,12 @@
 
 How one trial travels: the :class:`HarnessSearcher` (in the driver) asks the search algorithm
 for a configuration and adds the trial's number and epoch cap to it; :func:`trainable` (in a
-Ray worker) evaluates it through :func:`tunebench.trial.evaluate_trial`, relaying each epoch to
-Ray with ``tune.report`` so the scheduler may stop it, and returns the finished
-:class:`~tunebench.trial.TrialResult` as its last result; the :class:`RecordingCallback` (in the
-driver) hands that result to the recorder. A trial that the scheduler (or the budget) stops is
-ended by Ray inside ``tune.report``, so the driver records it from the epochs it had relayed:
-``pruned``, with the epochs it used and its last value.
+Ray worker) evaluates it through :func:`~tunebench.harness.trial.evaluate_trial`, relaying
+each epoch to Ray with ``tune.report`` so the scheduler may stop it, and returns the finished
+:class:`~tunebench.harness.trial.TrialResult` as its last result; the :class:`RecordingCallback`
+(in the driver) hands that result to the recorder. A trial that the scheduler (or the budget)
+stops is ended by Ray inside ``tune.report``, so the driver records it from the epochs it had
+relayed: ``pruned``, with the epochs it used and its last value.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from ray import tune
@@ -29,17 +29,75 @@ from ray.tune.schedulers import AsyncHyperBandScheduler, MedianStoppingRule
 from ray.tune.search import Searcher
 from ray.tune.search.sample import Domain
 
+from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.frameworks.base import OptimizerConfigError, job_threads
-from tunebench.frameworks.ray_adapter import from_tune, to_tune_space
-from tunebench.recorder import Recorder
-from tunebench.space import SearchSpace
+from tunebench.harness.recorder import Recorder
+from tunebench.harness.trial import Reporter, TrialResult, evaluate_trial
 from tunebench.tasks.base import Task
-from tunebench.trial import Reporter, TrialResult, evaluate_trial
 
-if TYPE_CHECKING:
-    from tunebench.frameworks.ray_adapter import RayOptimizer
+__all__ = [
+    "HarnessSearcher",
+    "RandomSearch",
+    "RecordingCallback",
+    "TuneSettings",
+    "fit",
+    "from_tune",
+    "to_tune_space",
+    "trainable",
+]
 
-__all__ = ["HarnessSearcher", "RandomSearch", "RecordingCallback", "fit", "trainable"]
+
+class TuneSettings(Protocol):
+    """What the Ray side reads of the adapter (:class:`~.ray_adapter.RayOptimizer` has it)."""
+
+    name: str
+    search: str
+    scheduler: str
+    search_options: dict[str, Any]
+    scheduler_options: dict[str, Any]
+    workers: int
+    num_cpus: int | None
+    reuse_actors: bool
+
+
+def to_tune_space(space: SearchSpace) -> dict[str, Any]:
+    """Translate the neutral space to Ray Tune domains.
+
+    Tune's integer domains exclude their upper bound, so ``[low, high]`` becomes
+    ``randint(low, high + 1)`` (``lograndint`` on a log scale).
+    """
+    out: dict[str, Any] = {}
+    for p in space:
+        if isinstance(p, FloatParam):
+            out[p.name] = tune.loguniform(p.low, p.high) if p.log else tune.uniform(p.low, p.high)
+        elif isinstance(p, IntParam):
+            out[p.name] = (
+                tune.lograndint(p.low, p.high + 1) if p.log else tune.randint(p.low, p.high + 1)
+            )
+        elif isinstance(p, CategoricalParam):
+            out[p.name] = tune.choice(list(p.choices))
+    return out
+
+
+def from_tune(space: SearchSpace, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as the neutral space declares them (plain ``int``/``float``), checked.
+
+    Raises:
+        SpaceError: A value is missing, of the wrong type or outside its domain.
+    """
+    out: dict[str, Any] = {}
+    for p in space:
+        value = config.get(p.name)
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(p, IntParam) and isinstance(value, float) and value.is_integer():
+            value = int(value)  # searchers that sample integers as integral floats
+        elif isinstance(p, FloatParam) and type(value) is int:
+            value = float(value)
+        out[p.name] = value
+    space.check(out)
+    return out
+
 
 META = "__tunebench__"  # config key carrying the trial number, epoch cap and time cap
 METRIC = "value"  # the objective, in every result
@@ -55,7 +113,8 @@ def trainable(config: dict[str, Any], task: Task | None = None, seed: int = 0) -
     Returns the final result (``FINAL``), which Ray reports as the trial's last result. When the
     scheduler stops the trial, ``tune.report`` does not return (Ray ends the thread). Ray runs
     this in a thread of its worker, so the time cap is the watchdog of
-    :mod:`tunebench._deadline`: a timed-out trial is recorded from its final result as failed.
+    :mod:`~tunebench.harness.deadline`: a timed-out trial is recorded from its final result as
+    failed.
     """
     assert task is not None, "tune.with_parameters passes the task"
     meta = config[META]
@@ -436,7 +495,7 @@ def _trial_dirname(trial: Any) -> str:
     return f"trial{trial.config[META]['trial']}_{trial.trial_id}"
 
 
-def make_searcher(optimizer: RayOptimizer, seed: int) -> Searcher:
+def make_searcher(optimizer: TuneSettings, seed: int) -> Searcher:
     """The configured search algorithm, seeded."""
     options = optimizer.search_options
     try:
@@ -454,7 +513,7 @@ def make_searcher(optimizer: RayOptimizer, seed: int) -> Searcher:
         raise OptimizerConfigError(f"optimizers.{optimizer.name}.search_options: {exc}") from None
 
 
-def make_scheduler(optimizer: RayOptimizer, task: Task, seed: int) -> Any:
+def make_scheduler(optimizer: TuneSettings, task: Task, seed: int) -> Any:
     """The configured trial scheduler (``None``: FIFO), with the task's epochs as its clock."""
     if optimizer.scheduler == "fifo" or not task.max_fidelity:
         return None
@@ -478,7 +537,7 @@ def make_scheduler(optimizer: RayOptimizer, task: Task, seed: int) -> Any:
         raise OptimizerConfigError(f"{prefix}: {exc or 'invalid value'}") from None
 
 
-def fit(optimizer: RayOptimizer, task: Task, seed: int, recorder: Recorder) -> None:
+def fit(optimizer: TuneSettings, task: Task, seed: int, recorder: Recorder) -> None:
     """Run one study with ``Tuner.fit`` (Ray is initialised by the caller)."""
     scheduler = make_scheduler(optimizer, task, seed)
     study = StudyState(task, recorder, scheduler)

@@ -39,9 +39,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from tunebench.frameworks.base import Optimizer
-from tunebench.recorder import Recorder
+from tunebench.harness.recorder import Recorder
+from tunebench.harness.trial import TrialResult
 from tunebench.tasks.base import Task
-from tunebench.trial import TrialResult
 
 __all__ = ["AutoPyTorchOptimizer"]
 

@@ -51,17 +51,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from tunebench.core.files import write_atomic
+from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError
-from tunebench.recorder import Recorder
-from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.harness.recorder import Recorder
+from tunebench.harness.trial import evaluate_trial
 from tunebench.tasks.base import Task
-from tunebench.trial import evaluate_trial
 
 __all__ = ["AxOptimizer", "from_ax", "to_ax_parameters"]
 
@@ -255,9 +255,7 @@ def _tell(client: Any, index: int, status: str, value: float, error: str, epochs
 
 def _save(client: Any, path: Path) -> None:
     """Write the client's snapshot atomically (a kill never leaves half a file)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    client.save_to_json_file(str(tmp))
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: client.save_to_json_file(str(tmp)))
 
 
 def _restore(path: Path, seed: int) -> tuple[Any, list[tuple[int, bool, dict[str, Any]]]]:

@@ -3,7 +3,7 @@
 Lifecycle: an adapter is built once per study from its config entry (keyword options only,
 validated in the constructor), then :meth:`Optimizer.run` drives the framework until the
 recorder's budget is spent. Adapters evaluate every trial through
-:func:`tunebench.trial.evaluate_trial` and hand every result to the recorder, so timing,
+:func:`tunebench.harness.trial.evaluate_trial` and hand every result to the recorder, so timing,
 failure handling and records are identical across frameworks. When the recorder already holds
 trials (a resumed study), the adapter continues from them instead of starting over.
 """
@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from tunebench.recorder import Recorder
+from tunebench.harness.recorder import Recorder
 from tunebench.tasks.base import Task
 
 __all__ = ["Optimizer", "OptimizerConfigError", "check_replayed", "job_threads"]

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError
-from tunebench.recorder import Recorder
-from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.harness.recorder import Recorder
+from tunebench.harness.trial import evaluate_trial
 from tunebench.tasks.base import Task
-from tunebench.trial import evaluate_trial
 
 __all__ = ["HyperoptOptimizer", "from_hyperopt", "to_hyperopt_space"]
 

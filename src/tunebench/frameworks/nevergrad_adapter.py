@@ -39,21 +39,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tunebench.core.files import write_json
+from tunebench.core.space import CategoricalParam, IntParam, SearchSpace
 from tunebench.frameworks._globalrng import StudyGlobals
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError, check_replayed
-from tunebench.recorder import Recorder
-from tunebench.space import CategoricalParam, IntParam, SearchSpace
+from tunebench.harness.recorder import Recorder
+from tunebench.harness.trial import evaluate_trial
 from tunebench.tasks.base import Task
-from tunebench.trial import evaluate_trial
 
 __all__ = ["NevergradOptimizer", "from_nevergrad", "to_parametrization"]
 
@@ -128,7 +127,7 @@ class NevergradOptimizer(Optimizer):
                 hint = math.ceil(budget.limit / (task.max_fidelity or 1))
             else:
                 hint = SECONDS_BUDGET_HINT
-        _write_json(path, {"budget_hint": hint})
+        write_json(path, {"budget_hint": hint})
         return hint
 
     def run(self, task: Task, seed: int, recorder: Recorder) -> None:
@@ -190,10 +189,3 @@ def _replay(
         check_replayed("nevergrad", number, params, row)
         with globals_:
             _tell(optimizer, candidate, _loss(row["status"], float(row["value"]), sign))
-
-
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Write ``data`` atomically (a kill never leaves half a file)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)

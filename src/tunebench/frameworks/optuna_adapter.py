@@ -31,7 +31,6 @@ timing: such studies are not repeatable, and a resumed one continues from its jo
 
 from __future__ import annotations
 
-import os
 import pickle
 import queue
 import time
@@ -40,11 +39,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tunebench.core.files import write_atomic
+from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError
-from tunebench.recorder import Recorder
-from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.harness.recorder import Recorder
+from tunebench.harness.trial import Reporter, TrialResult, evaluate_trial
 from tunebench.tasks.base import Task
-from tunebench.trial import Reporter, TrialResult, evaluate_trial
 
 __all__ = ["OptunaOptimizer", "to_distributions"]
 
@@ -353,10 +353,7 @@ def _load_sampler(path: Path | None) -> Any:
 
 def _save_sampler(sampler: Any, path: Path) -> None:
     """Pickle the sampler (its RNG state included) so a resumed study continues identically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as handle:
-        pickle.dump(sampler, handle)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: tmp.write_bytes(pickle.dumps(sampler)))
 
 
 def _pruning_callback(trial: Any) -> Any:

@@ -16,7 +16,8 @@ trials, which needs checkpoint/restore that a task's training loop does not have
 the other trials' *running averages* up to *t*, Golovin et al. 2017 — Optuna's MedianPruner
 compares the values *at* epoch *t* instead). ``scheduler_options`` override the defaults.
 
-Trials run in Ray worker processes through :func:`tunebench.trial.evaluate_trial`; every epoch is
+Trials run in Ray worker processes through
+:func:`~tunebench.harness.trial.evaluate_trial`; every epoch is
 sent to Ray with ``tune.report`` so the scheduler can stop the trial. The driver records every
 trial through the recorder exactly once (see :mod:`tunebench.frameworks._ray_tune`). Budgets:
 ``num_samples`` is the remaining trials; epoch and seconds budgets end the study through a
@@ -46,14 +47,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError, job_threads
-from tunebench.recorder import Recorder
-from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.harness.recorder import Recorder
 from tunebench.tasks.base import Task
 
-__all__ = ["RayOptimizer", "from_tune", "to_tune_space"]
+__all__ = ["RayOptimizer"]
 
 SEARCHES = ("random", "optuna", "hyperopt")
 SCHEDULERS = ("fifo", "asha", "hyperband", "median")
@@ -69,47 +67,6 @@ _SEARCH_MODULES = {"random": (), "optuna": ("optuna",), "hyperopt": ("hyperopt",
 # Unix socket paths are limited to 107 bytes; Ray puts them at
 # <temp>/session_<26-char date>_<pid>/sockets/plasma_store[.N]
 _SOCKET_TAIL = len("/session_2000-01-01_00-00-00_000000_") + len("/sockets/plasma_store.99")
-
-
-def to_tune_space(space: SearchSpace) -> dict[str, Any]:
-    """Translate the neutral space to Ray Tune domains.
-
-    Tune's integer domains exclude their upper bound, so ``[low, high]`` becomes
-    ``randint(low, high + 1)`` (``lograndint`` on a log scale).
-    """
-    from ray import tune
-
-    out: dict[str, Any] = {}
-    for p in space:
-        if isinstance(p, FloatParam):
-            out[p.name] = tune.loguniform(p.low, p.high) if p.log else tune.uniform(p.low, p.high)
-        elif isinstance(p, IntParam):
-            out[p.name] = (
-                tune.lograndint(p.low, p.high + 1) if p.log else tune.randint(p.low, p.high + 1)
-            )
-        elif isinstance(p, CategoricalParam):
-            out[p.name] = tune.choice(list(p.choices))
-    return out
-
-
-def from_tune(space: SearchSpace, config: Mapping[str, Any]) -> dict[str, Any]:
-    """Values as the neutral space declares them (plain ``int``/``float``), checked.
-
-    Raises:
-        SpaceError: A value is missing, of the wrong type or outside its domain.
-    """
-    out: dict[str, Any] = {}
-    for p in space:
-        value = config.get(p.name)
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(p, IntParam) and isinstance(value, float) and value.is_integer():
-            value = int(value)  # searchers that sample integers as integral floats
-        elif isinstance(p, FloatParam) and type(value) is int:
-            value = float(value)
-        out[p.name] = value
-    space.check(out)
-    return out
 
 
 class RayOptimizer(Optimizer):

@@ -28,7 +28,8 @@ The sampler path caps each trial like every other adapter.
 
 **Sampler path** (every other task: synthetic functions, torch models): there is no estimator
 to hand to a search class, so the same candidates are drawn with ``ParameterGrid`` /
-``ParameterSampler`` and evaluated one by one through :func:`~tunebench.trial.evaluate_trial`.
+``ParameterSampler`` and evaluated one by one through
+:func:`~tunebench.harness.trial.evaluate_trial`.
 ``halving`` then samples exactly as ``random`` does: successive halving needs a resource the
 search controls, which these tasks do not expose to it.
 
@@ -76,12 +77,12 @@ from typing import Any
 
 import numpy as np
 
-from tunebench._deadline import Deadline
+from tunebench.core.space import CategoricalParam, FloatParam, IntParam, Param, SearchSpace
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError
-from tunebench.recorder import Recorder
-from tunebench.space import CategoricalParam, FloatParam, IntParam, Param, SearchSpace
+from tunebench.harness.deadline import Deadline
+from tunebench.harness.recorder import Recorder
+from tunebench.harness.trial import TrialResult, TrialTimeout, evaluate_trial, timeout_error
 from tunebench.tasks.base import Task
-from tunebench.trial import TrialResult, TrialTimeout, evaluate_trial, timeout_error
 
 __all__ = [
     "SEARCHES",

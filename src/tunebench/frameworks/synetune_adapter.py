@@ -48,12 +48,12 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tunebench.core.space import FloatParam, IntParam, SearchSpace
 from tunebench.frameworks._globalrng import StudyGlobals
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError, check_replayed
-from tunebench.recorder import Recorder
-from tunebench.space import FloatParam, IntParam, SearchSpace
+from tunebench.harness.recorder import Recorder
+from tunebench.harness.trial import evaluate_trial
 from tunebench.tasks.base import Task
-from tunebench.trial import evaluate_trial
 
 __all__ = ["SyneTuneOptimizer", "from_synetune", "to_config_space"]
 

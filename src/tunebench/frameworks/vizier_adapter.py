@@ -45,11 +45,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tunebench.core.files import write_json
+from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.frameworks.base import Optimizer, OptimizerConfigError
-from tunebench.recorder import Recorder
-from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.harness.recorder import Recorder
+from tunebench.harness.trial import evaluate_trial
 from tunebench.tasks.base import Task
-from tunebench.trial import evaluate_trial
 
 __all__ = ["VizierOptimizer", "from_vizier", "to_problem"]
 
@@ -225,9 +226,7 @@ def _save_key(designer: Any, trials: int, path: Path) -> None:
     import numpy as np
 
     key = np.asarray(designer._rng).tolist()  # the designer's only random state after its seeds
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"trials": trials, "rng": key}))
-    os.replace(tmp, path)
+    write_json(path, {"trials": trials, "rng": key})
 
 
 def _load_key(path: Path | None, recorded: int) -> tuple[int, Any]:

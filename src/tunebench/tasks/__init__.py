@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace, SpaceError
+from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace, SpaceError
 from tunebench.tasks.base import Direction, ReporterLike, Task
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 Lifecycle: the harness builds a task once per study from its config entry, then for every
 trial calls :meth:`Task.evaluate` with the sampled parameters, a per-trial seed and a
-:class:`~tunebench.trial.Reporter`. Tasks that train iteratively call ``reporter.report`` once
+:class:`~tunebench.harness.trial.Reporter`.
+Tasks that train iteratively call ``reporter.report`` once
 per epoch (the fidelity unit) and stop early when it returns ``True``. After the study, the
 harness calls :meth:`Task.test_score` on each incumbent to get the honest, held-out number.
 """
@@ -13,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
-from tunebench.space import SearchSpace
+from tunebench.core.space import SearchSpace
 
 __all__ = ["Direction", "ReporterLike", "Task"]
 

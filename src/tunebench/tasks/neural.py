@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.tasks import OPENML_PREFIX, ReporterLike, Task, coerce_params
 from tunebench.tasks.data import SplitSpec, load_split
 

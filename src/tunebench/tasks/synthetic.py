@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from tunebench.space import FloatParam, SearchSpace
+from tunebench.core.space import FloatParam, SearchSpace
 from tunebench.tasks import SYNTHETIC_FUNCTIONS, ReporterLike, Task, coerce_params
 
 __all__ = ["FUNCTIONS", "SyntheticFunction", "SyntheticTask", "branin", "hartmann6", "rosenbrock"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.tasks import SKLEARN_MODELS, ReporterLike, Task, coerce_params
 from tunebench.tasks.data import Split, SplitSpec, load_split
 

@@ -10,7 +10,7 @@ models are paired by seed and compared with the tests of the optimizer compariso
 Wilcoxon signed-rank per pair of models, corrected over the pairs of the group at that
 (budget, fraction, optimizer) — the family, recorded in each row — and P(A > B) with a
 bootstrap interval over seeds. The expected best validation score of random search per model
-(:mod:`tunebench.expected_max`) shows how much tuning each model needs.
+(:mod:`tunebench.stats._expected_max`) shows how much tuning each model needs.
 
 With few seeds the Wilcoxon test cannot reject: with n paired seeds the smallest two-sided
 exact p-value is ``2 / 2^n`` (0.0625 for n = 5), so at α = 0.05 at least 6 seeds are needed
@@ -26,11 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tunebench._statutil import ci_levels, require, sign
-from tunebench.expected_max import expected_max_curves
-from tunebench.metrics import FRACTIONS, scores_at
-from tunebench.significance import CORRECTIONS, adjust_pvalues, wilcoxon_pairs
-from tunebench.uncertainty import pair_probabilities
+from tunebench.core.tables import require_columns
+from tunebench.stats._expected_max import expected_max_curves
+from tunebench.stats._metrics import FRACTIONS, scores_at
+from tunebench.stats._significance import CORRECTIONS, adjust_pvalues, wilcoxon_pairs
+from tunebench.stats._uncertainty import pair_probabilities
+from tunebench.stats._util import ci_levels, sign
 
 __all__ = [
     "MODEL_COLUMNS",
@@ -111,7 +112,7 @@ def compare_models(
         groups: Group name → tasks that share a data set and differ in model (the
             ``comparisons:`` section of the config). None or empty: empty results.
         fractions: Budget fractions at which the incumbents are compared
-            (:func:`tunebench.metrics.scores_at`).
+            (:func:`tunebench.stats._metrics.scores_at`).
         currency: Currency of the fractions.
         correction: ``holm``, ``bh`` or ``by``, over the model pairs of one (group, budget,
             fraction, optimizer).
@@ -138,7 +139,7 @@ def compare_models(
     )  # fmt: skip
     if not groups:
         return empty
-    require(trials, ("task", "optimizer", "budget", "seed", "direction"), "trial table")
+    require_columns(trials, ("task", "optimizer", "budget", "seed", "direction"), "trial table")
     _check_groups(trials, groups)
     lo, hi = ci_levels(confidence)
     rng = np.random.default_rng(random_state)

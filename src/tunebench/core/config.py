@@ -103,7 +103,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 def load_schema() -> dict[str, Any]:
     """The config JSON Schema shipped with the package."""
-    text = resources.files("tunebench").joinpath("config.schema.yaml").read_text()
+    text = resources.files("tunebench.core").joinpath("config.schema.yaml").read_text()
     return yaml.safe_load(text)
 
 
@@ -181,7 +181,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_semantics(config: dict[str, Any]) -> None:
-    from tunebench.space import SearchSpace, SpaceError
+    from tunebench.core.space import SearchSpace, SpaceError
 
     for name, task in config["tasks"].items():
         if "space" in task:

@@ -2,29 +2,29 @@
 
 The functions live in modules with one job each, in the order the analysis runs:
 
-- :mod:`tunebench.metrics` — per-study numbers: incumbents, final *test* scores, regret,
+- :mod:`tunebench.stats._metrics` — per-study numbers: incumbents, final *test* scores, regret,
   normalised scores, ranks, scores at budget fractions, cost breakdown;
-- :mod:`tunebench.uncertainty` — bootstrap intervals: aggregates (median, IQM, mean),
+- :mod:`tunebench.stats._uncertainty` — bootstrap intervals: aggregates (median, IQM, mean),
   performance profiles, per-task medians, mean ranks, P(A > B), bands of curves;
-- :mod:`tunebench.significance` — tests: Friedman + Iman–Davenport, Nemenyi, pairwise
+- :mod:`tunebench.stats._significance` — tests: Friedman + Iman–Davenport, Nemenyi, pairwise
   Wilcoxon with Holm / BH / BY corrections over a declared family;
-- :mod:`tunebench.curves` — anytime best-so-far in trials, epochs and seconds; ranks over
+- :mod:`tunebench.stats._curves` — anytime best-so-far in trials, epochs and seconds; ranks over
   budget fractions;
-- :mod:`tunebench.expected_max` — expected best of n i.i.d. trials (Dodge et al., 2019;
+- :mod:`tunebench.stats._expected_max` — expected best of n i.i.d. trials (Dodge et al., 2019;
   Tang et al., 2020);
-- :mod:`tunebench.density` — exploration density (centred L2 discrepancy, dispersion);
-- :mod:`tunebench.model_comparison` — tuned model vs tuned model on a shared data set.
+- :mod:`tunebench.stats._density` — exploration density (centred L2 discrepancy, dispersion);
+- :mod:`tunebench.stats._model_comparison` — tuned model vs tuned model on a shared data set.
 
 Every function is pure: it takes pandas DataFrames (the trial table of
-:mod:`tunebench.tables`, or the output of another function) and returns new ones or a
+:mod:`tunebench.core.tables`, or the output of another function) and returns new ones or a
 dataclass, never plots and never writes files. Randomness is explicit (``random_state``,
-``n_boot``, ``confidence``). Conventions are in :mod:`tunebench.metrics`.
+``n_boot``, ``confidence``). Conventions are in :mod:`tunebench.stats._metrics`.
 """
 
 from __future__ import annotations
 
-from tunebench.curves import CURRENCIES, anytime, budget_ranks
-from tunebench.density import (
+from tunebench.stats._curves import CURRENCIES, anytime, budget_ranks
+from tunebench.stats._density import (
     centred_discrepancy,
     dispersion,
     exploration_density,
@@ -32,7 +32,7 @@ from tunebench.density import (
     relative_density,
     unit_cube,
 )
-from tunebench.expected_max import (
+from tunebench.stats._expected_max import (
     ESTIMATORS,
     expected_max,
     expected_max_curves,
@@ -40,7 +40,7 @@ from tunebench.expected_max import (
     expected_max_tang,
     iid_optimizers,
 )
-from tunebench.metrics import (
+from tunebench.stats._metrics import (
     FRACTIONS,
     cost_breakdown,
     incumbents,
@@ -50,8 +50,8 @@ from tunebench.metrics import (
     scores_at,
     study_scores,
 )
-from tunebench.model_comparison import ModelComparison, compare_models
-from tunebench.significance import (
+from tunebench.stats._model_comparison import ModelComparison, compare_models
+from tunebench.stats._significance import (
     CORRECTIONS,
     PAIRWISE_COLUMNS,
     FriedmanResult,
@@ -65,7 +65,7 @@ from tunebench.significance import (
     pairwise_wilcoxon,
     wilcoxon_pairs,
 )
-from tunebench.uncertainty import (
+from tunebench.stats._uncertainty import (
     AGGREGATES,
     aggregates,
     bootstrap_band,

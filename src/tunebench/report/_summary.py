@@ -1,6 +1,6 @@
 """A Markdown summary of a comparison, in words a reader can paste into a paper's appendix.
 
-:func:`render_summary` turns the tables of :func:`tunebench.analysis.compare` into Markdown:
+:func:`render_summary` turns the tables of :func:`tunebench.report.compare` into Markdown:
 the headline table (optimizer × task, median test score [95% CI], mean rank), the aggregate
 normalised scores, the omnibus test and every significant pair in a sentence with its test,
 statistic, corrected p-value and P(A > B). It formats; it computes nothing.

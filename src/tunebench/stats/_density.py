@@ -42,8 +42,9 @@ import pandas as pd
 from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
-from tunebench._statutil import require, segments, study_index, study_keys
-from tunebench.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace
+from tunebench.core.tables import require_columns
+from tunebench.stats._util import segments, study_index, study_keys
 
 __all__ = [
     "centred_discrepancy",
@@ -208,7 +209,7 @@ def exploration_density(
 
     Args:
         trials: Trial table with ``params`` (JSON), one row per trial.
-        spaces: Task name → search space (a :class:`~tunebench.space.SearchSpace` or its
+        spaces: Task name → search space (a :class:`~tunebench.core.space.SearchSpace` or its
             config mapping); tasks absent here get inferred bounds (module docstring).
         n_probe: Probe points for the dispersion.
         random_state: Seed or generator of the probes.
@@ -220,7 +221,7 @@ def exploration_density(
         (``space`` is ``declared`` or ``inferred``).
     """
     keys = study_keys(trials)
-    require(trials, ("params",), "trial table")
+    require_columns(trials, ("params",), "trial table")
     spaces = dict(spaces or {})
     rng = np.random.default_rng(random_state)
     columns = [*keys, "n_points", "dim", "space", "discrepancy", "dispersion"]
@@ -280,7 +281,7 @@ def relative_density(density: pd.DataFrame, baseline: str = "random") -> pd.Data
     Returns:
         ``density`` with ``discrepancy_rel, dispersion_rel, density_reference`` appended.
     """
-    require(density, ("task", "optimizer", "discrepancy", "dispersion"), "density")
+    require_columns(density, ("task", "optimizer", "discrepancy", "dispersion"), "density")
     groups = [c for c in ("task", "budget") if c in density.columns]
     out = density.copy()
     is_base = out["optimizer"].astype(str).eq(baseline)

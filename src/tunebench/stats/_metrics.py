@@ -1,6 +1,6 @@
 """Per-study metrics on the trial table: incumbents, final scores, normalised scores, ranks, cost.
 
-Pure functions: they take the trial table of :mod:`tunebench.tables` (or the output of another
+Pure functions: they take the trial table of :mod:`tunebench.core.tables` (or the output of another
 function here) and return new DataFrames; no resampling, no tests, no files.
 
 - A *study* is one (task, optimizer, budget, seed) run; ``experiment``, ``framework`` and
@@ -22,10 +22,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from tunebench._statutil import (
+from tunebench.core.tables import require_columns
+from tunebench.stats._util import (
     as_tuple,
     block_keys,
-    require,
     sign,
     study_index,
     study_keys,
@@ -119,13 +119,13 @@ def incumbents(trials: pd.DataFrame) -> pd.DataFrame:
     comparison respects ``direction``; the first complete trial is always an incumbent.
 
     Args:
-        trials: Trial table (see :mod:`tunebench.tables`), one row per trial.
+        trials: Trial table (see :mod:`tunebench.core.tables`), one row per trial.
 
     Returns:
         The incumbent rows (all columns), sorted by study keys and ``trial``.
     """
     keys = study_keys(trials)
-    require(trials, ("trial", "status", "value", "direction"), "trial table")
+    require_columns(trials, ("trial", "status", "value", "direction"), "trial table")
     sid, _ = study_index(trials, keys)
     return trials.iloc[_incumbent_positions(trials, sid)].reset_index(drop=True)
 
@@ -149,7 +149,9 @@ def study_scores(trials: pd.DataFrame) -> pd.DataFrame:
         totals spent), plus ``metric`` when the table has it.
     """
     keys = study_keys(trials)
-    require(trials, ("trial", "status", "value", "direction", "known_optimum"), "trial table")
+    require_columns(
+        trials, ("trial", "status", "value", "direction", "known_optimum"), "trial table"
+    )
     sid, first = study_index(trials, keys)
     n = first.size
     extra = ["metric"] if "metric" in trials.columns else []
@@ -210,7 +212,9 @@ def normalised_scores(scores: pd.DataFrame, baseline: str = "random") -> pd.Data
     Returns:
         ``scores`` with ``f_opt, f_base, normaliser, normalised`` appended.
     """
-    require(scores, ("task", "optimizer", "direction", "known_optimum", "test_value"), "scores")
+    require_columns(
+        scores, ("task", "optimizer", "direction", "known_optimum", "test_value"), "scores"
+    )
     groups = task_groups(scores)
     norm = _normalisers(scores, "test_value", baseline, groups)
     drop = [c for c in ("f_opt", "f_base", "normaliser", "normalised") if c in scores]
@@ -240,7 +244,7 @@ def ranks(scores: pd.DataFrame, value: str = "test_value") -> pd.DataFrame:
         Block keys (``fraction`` first when present), ``optimizer, <value>, rank``; every
         block has every optimizer.
     """
-    require(scores, ("task", "optimizer", "seed", "direction", value), "scores")
+    require_columns(scores, ("task", "optimizer", "seed", "direction", value), "scores")
     blocks = (["fraction"] if "fraction" in scores.columns else []) + block_keys(scores)
     direction = scores.groupby("task", sort=False)["direction"].first()
     optimizers = sorted(scores["optimizer"].astype(str).unique())
@@ -311,7 +315,7 @@ def scores_at(
         raise ValueError(f"fractions must lie in (0, 1], got {list(fractions)}")
     keys = study_keys(trials)
     col = _CURRENCY_COLUMNS[currency]
-    require(trials, ("trial", "status", "value", col, "direction", "known_optimum"),
+    require_columns(trials, ("trial", "status", "value", col, "direction", "known_optimum"),
             "trial table")  # fmt: skip
     groups = task_groups(trials)
     extra = ["metric"] if "metric" in trials.columns else []
@@ -366,7 +370,7 @@ def cost_breakdown(trials: pd.DataFrame) -> pd.DataFrame:
         optimizer_share`` (seconds are means per study).
     """
     keys = study_keys(trials)
-    require(trials, ("objective_s", "optimizer_s"), "trial table")
+    require_columns(trials, ("objective_s", "optimizer_s"), "trial table")
     per_study = (
         trials.assign(
             objective_s=pd.to_numeric(trials["objective_s"], errors="coerce"),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -22,9 +21,13 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from tunebench.core.files import write_atomic
+
 DPI = 120
 BETTER = {"minimize": "lower is better", "maximize": "higher is better"}
 PALETTE = "colorblind"
+ESTIMATOR_STYLES = {"dodge2019": "-", "tang2020": "--"}
+ESTIMATOR_LABELS = {"dodge2019": "Dodge et al. 2019", "tang2020": "Tang et al. 2020 (unbiased)"}
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -46,32 +49,13 @@ def styled(func: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 def save(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    """Write ``fig`` as PNG via a temporary file and ``os.replace``; always close it."""
-    path = Path(path)
+    """Write ``fig`` as PNG atomically (:mod:`tunebench.core.files`); always close it."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-        os.close(fd)
         # a figure with a layout engine has placed its labels; others get a tight bounding box
         tight = {} if fig.get_layout_engine() is not None else {"bbox_inches": "tight"}
-        try:
-            fig.savefig(tmp, dpi=DPI, format="png", **tight)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png", **tight))
     finally:
         plt.close(fig)
-    return path
-
-
-def require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    """Raise ``KeyError`` for missing columns and ``ValueError`` for an empty table."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(f"{what} lacks column(s) {missing}")
-    if df.empty:
-        raise ValueError(f"{what} is empty: nothing to plot")
 
 
 def first(df: pd.DataFrame, column: str, default: object = None) -> object:
@@ -87,11 +71,11 @@ def task_title(df: pd.DataFrame, task: object) -> str:
     return f"{task} ({direction})" if direction else str(task)
 
 
-def palette(names: Iterable[object], given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def colours_of(names: Iterable[object], given: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Colour of each name: ``given`` where it has one, else the style's palette in sorted order.
 
-    Pass one mapping built from all optimizers to every figure so that an optimizer keeps its
-    colour across figures (:func:`tunebench.plots.optimizer_palette`).
+    Pass one mapping built from all optimizers to every figure as ``palette`` so that an
+    optimizer keeps its colour across figures.
     """
     names = sorted({str(n) for n in names})
     given = dict(given or {})
@@ -129,3 +113,21 @@ def legend(fig: Figure, axes: Iterable[Any], title: str) -> None:
             handles.setdefault(lab, h)
     if handles:
         fig.legend(list(handles.values()), list(handles), title=title, loc="outside right upper")
+
+
+def expected_max_lines(
+    ax: plt.Axes, sub: pd.DataFrame, hue: str, colours: Mapping[str, Any]
+) -> None:
+    """Draw each estimator's expected-maximum curve (±1 sd) for every name in ``colours``."""
+    for name, colour in colours.items():
+        for est, ls in ESTIMATOR_STYLES.items():
+            s = sub[(sub[hue].astype(str) == name) & (sub["estimator"] == est)].sort_values("n")
+            if s.empty:
+                continue
+            label = f"{name}, {ESTIMATOR_LABELS[est]}"
+            ax.plot(s["n"], s["expected"], color=colour, ls=ls, lw=1.5, label=label)
+            if "std" in s.columns and s["std"].notna().any():
+                ax.fill_between(
+                    s["n"], s["expected"] - s["std"], s["expected"] + s["std"], color=colour,
+                    alpha=0.15, lw=0,
+                )  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tunebench._deadline import Deadline, TrialTimeout
+from tunebench.harness.deadline import Deadline, TrialTimeout
 from tunebench.tasks.base import Task
 
 __all__ = [
@@ -66,7 +66,7 @@ class Reporter:
         max_epochs: Epoch cap for this trial (what is left of an epoch budget); a trial that
             reaches it before finishing is cut, and recorded as pruned with the reason.
         timeout_s: The trial's time cap (``trial_timeout_s``); :func:`evaluate_trial`
-            interrupts the trial there (see :mod:`tunebench._deadline`). ``None``: no cap.
+            interrupts the trial there (see :mod:`tunebench.harness.deadline`). ``None``: no cap.
     """
 
     def __init__(

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from tunebench._statutil import require, sign
+from tunebench.core.tables import require_columns
+from tunebench.stats._util import sign
 
 __all__ = [
     "ESTIMATORS",
@@ -187,8 +188,8 @@ def expected_max_curves(
         ``budget, task, optimizer, direction, estimator, n, expected, std, n_values``;
         ``estimator`` is ``dodge2019`` (with ``std``) or ``tang2020`` (``std`` NaN).
     """
-    require(trials, ("task", "optimizer", "budget", "seed", "status", "value", "direction"),
-            "trial table")  # fmt: skip
+    columns = ("task", "optimizer", "budget", "seed", "status", "value", "direction")
+    require_columns(trials, columns, "trial table")
     names = iid_optimizers(trials) if iid is None else [str(o) for o in iid]
     columns = ["budget", "task", "optimizer", "direction", "estimator", "n", "expected", "std",
                "n_values"]  # fmt: skip

@@ -1,19 +1,16 @@
 """Private helpers shared by the statistics modules (column checks, directions, resampling).
 
-Nothing here is public API: :mod:`tunebench.stats` re-exports the public functions of
-:mod:`~tunebench.metrics`, :mod:`~tunebench.uncertainty`, :mod:`~tunebench.significance`,
-:mod:`~tunebench.curves`, :mod:`~tunebench.expected_max`, :mod:`~tunebench.density` and
-:mod:`~tunebench.model_comparison`.
+Nothing here is public API: :mod:`tunebench.stats` re-exports the public functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from tunebench.tables import STUDY_KEYS
+from tunebench.core.tables import STUDY_KEYS
 
 REQUIRED_KEYS = ("task", "optimizer", "budget", "seed")
 
@@ -24,13 +21,6 @@ def study_keys(df: pd.DataFrame) -> list[str]:
     if missing:
         raise KeyError(f"table lacks study key column(s) {missing}")
     return [k for k in STUDY_KEYS if k in df.columns]
-
-
-def require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    """Raise ``KeyError`` naming the columns of ``columns`` that ``df`` lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(f"{what} lacks column(s) {missing}")
 
 
 def sign(direction: pd.Series | Sequence[str]) -> np.ndarray:

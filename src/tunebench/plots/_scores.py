@@ -1,18 +1,11 @@
-"""Figures drawn from the outputs of :mod:`tunebench.stats` (never computing statistics here).
-
-Each function takes the table(s) that :func:`tunebench.analysis.compare` writes and an output
-path, draws one figure in the one tunebench style (seaborn white grid, paper context,
-colour-blind-safe palette), writes a PNG atomically (dpi 120), closes the figure and returns
-the path. Reshaping a table for a plot (a pivot, a filter) is allowed; estimating is not.
-Budget-related figures live in :mod:`tunebench.plots_budget` and are re-exported here.
-The Agg backend is selected on import.
-"""
+"""Score figures: test scores, ranks, the critical-difference diagram, P(A>B), aggregates with
+intervals and performance profiles."""
 
 from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,40 +14,21 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from tunebench._plotutil import (
+from tunebench.core.tables import require_columns
+from tunebench.plots._style import (
     BETTER,
-    DPI,
+    colours_of,
     first,
     grid,
-    palette,
-    require,
     save,
     styled,
     task_title,
 )
-from tunebench.plots_budget import (
-    plot_anytime,
-    plot_budget_ranks,
-    plot_cost,
-    plot_density,
-    plot_expected_max,
-    plot_model_expected_max,
-    plot_models,
-)
 
 __all__ = [
-    "DPI",
-    "optimizer_palette",
     "plot_aggregates",
-    "plot_anytime",
-    "plot_budget_ranks",
     "plot_cd_diagram",
-    "plot_cost",
-    "plot_density",
-    "plot_expected_max",
     "plot_message",
-    "plot_model_expected_max",
-    "plot_models",
     "plot_p_a_better",
     "plot_profiles",
     "plot_ranks",
@@ -62,16 +36,6 @@ __all__ = [
 ]
 
 _AGGREGATE_LABELS = {"median": "Median", "iqm": "IQM", "mean": "Mean"}
-
-
-def _palette(names: Iterable[str], given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Colours of ``names`` (the ``palette`` argument of the figures shadows the helper)."""
-    return palette(names, given)
-
-
-def optimizer_palette(names: Iterable[object]) -> dict[str, Any]:
-    """One colour per optimizer (sorted names), to pass to every figure as ``palette``."""
-    return palette(names)
 
 
 @styled
@@ -108,11 +72,11 @@ def plot_test_scores(
     Returns:
         ``path``.
     """
-    require(scores, ("task", "optimizer", "test_value"), "scores")
+    require_columns(scores, ("task", "optimizer", "test_value"), "scores", non_empty=True)
     data = scores.assign(optimizer=scores["optimizer"].astype(str))
     tasks = sorted(data["task"].unique())
     order = sorted(data["optimizer"].unique())
-    colours = _palette(order, palette)
+    colours = colours_of(order, palette)
     fig, axes = grid(len(tasks), width=3.9, height=3.0)
     jitter = np.random.default_rng(0)  # horizontal spread of the points only
     for ax, task in zip(axes, tasks, strict=True):
@@ -157,10 +121,12 @@ def plot_ranks(
     Returns:
         ``path``.
     """
-    require(mean_ranks, ("optimizer", "mean_rank", "ci_low", "ci_high"), "mean_ranks")
+    require_columns(
+        mean_ranks, ("optimizer", "mean_rank", "ci_low", "ci_high"), "mean_ranks", non_empty=True
+    )
     d = mean_ranks.sort_values("mean_rank", kind="stable").reset_index(drop=True)
     d["optimizer"] = d["optimizer"].astype(str)
-    colours = _palette(d["optimizer"], palette)
+    colours = colours_of(d["optimizer"], palette)
     y = np.arange(len(d))
     fig, ax = plt.subplots(figsize=(5.0, 1.2 + 0.4 * len(d)))
     err = np.vstack([d["mean_rank"] - d["ci_low"], d["ci_high"] - d["mean_rank"]])
@@ -217,8 +183,10 @@ def plot_cd_diagram(
     """
     import scikit_posthocs as sp
 
-    require(cd_ranks, ("optimizer", "mean_rank"), "cd_ranks")
-    require(pairwise, ("optimizer_a", "optimizer_b", "p_adjusted"), "pairwise")
+    require_columns(cd_ranks, ("optimizer", "mean_rank"), "cd_ranks", non_empty=True)
+    require_columns(
+        pairwise, ("optimizer_a", "optimizer_b", "p_adjusted"), "pairwise", non_empty=True
+    )
     ranks = pd.Series(
         cd_ranks["mean_rank"].to_numpy(dtype=float), index=cd_ranks["optimizer"].astype(str)
     )
@@ -229,7 +197,7 @@ def plot_cd_diagram(
     cd = first(cd_ranks, "cd")
     fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.35 * len(names)))
     sp.critical_difference_diagram(
-        ranks, sig, ax=ax, alpha=alpha, color_palette=_palette(names, palette)
+        ranks, sig, ax=ax, alpha=alpha, color_palette=colours_of(names, palette)
     )
     ax.grid(False)
     method = first(pairwise, "method", "holm")
@@ -259,10 +227,11 @@ def plot_p_a_better(pairwise: pd.DataFrame, path: str | os.PathLike[str]) -> Pat
     Returns:
         ``path``.
     """
-    require(
+    require_columns(
         pairwise,
         ("optimizer_a", "optimizer_b", "p_a_better", "p_a_better_low", "p_a_better_high"),
         "pairwise",
+        non_empty=True,
     )
     names = sorted({*pairwise["optimizer_a"].astype(str), *pairwise["optimizer_b"].astype(str)})
     p = pd.DataFrame(np.nan, index=names, columns=names)
@@ -311,11 +280,16 @@ def plot_aggregates(
     Returns:
         ``path``.
     """
-    require(aggregates, ("optimizer", "aggregate", "estimate", "ci_low", "ci_high"), "aggregates")
+    require_columns(
+        aggregates,
+        ("optimizer", "aggregate", "estimate", "ci_low", "ci_high"),
+        "aggregates",
+        non_empty=True,
+    )
     d = aggregates.assign(optimizer=aggregates["optimizer"].astype(str))
     kinds = [k for k in _AGGREGATE_LABELS if k in set(d["aggregate"])]
     names = sorted(d["optimizer"].unique())
-    colours = _palette(names, palette)
+    colours = colours_of(names, palette)
     fig, axes = plt.subplots(
         1, len(kinds), figsize=(3.0 * len(kinds), 1.2 + 0.45 * len(names)), sharey=True,
         squeeze=False, constrained_layout=True,
@@ -359,10 +333,12 @@ def plot_profiles(
     Returns:
         ``path``.
     """
-    require(profiles, ("optimizer", "tau", "fraction", "ci_low", "ci_high"), "profiles")
+    require_columns(
+        profiles, ("optimizer", "tau", "fraction", "ci_low", "ci_high"), "profiles", non_empty=True
+    )
     d = profiles.assign(optimizer=profiles["optimizer"].astype(str))
     names = sorted(d["optimizer"].unique())
-    colours = _palette(names, palette)
+    colours = colours_of(names, palette)
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     for name in names:
         sub = d[d["optimizer"] == name].sort_values("tau")

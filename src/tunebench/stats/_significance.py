@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from tunebench._statutil import block_keys, require
-from tunebench.metrics import normalised_scores, rank_matrix, ranks
-from tunebench.uncertainty import pair_probabilities
+from tunebench.core.tables import require_columns
+from tunebench.stats._metrics import normalised_scores, rank_matrix, ranks
+from tunebench.stats._uncertainty import pair_probabilities
+from tunebench.stats._util import block_keys
 
 __all__ = [
     "CORRECTIONS",
@@ -177,7 +178,7 @@ def friedman(scores: pd.DataFrame, block: str = "task", alpha: float = 0.05) -> 
     """Friedman test of equal performance of all optimizers, with Iman–Davenport's F.
 
     Scores are first ranked within each (task, seed) unit by
-    :func:`tunebench.metrics.ranks` (missing → worst). With ``block="task"`` (default) the
+    :func:`tunebench.stats._metrics.ranks` (missing → worst). With ``block="task"`` (default) the
     ranks are averaged over seeds, so each task is one block, as Demšar (2006) averages
     resamples within a data set; averaging ranks rather than raw scores keeps failed studies
     (worst rank) and tasks of any scale on the same footing. ``block="task_seed"`` treats
@@ -186,7 +187,7 @@ def friedman(scores: pd.DataFrame, block: str = "task", alpha: float = 0.05) -> 
     :func:`scipy.stats.friedmanchisquare` (tie-corrected) on the blocks × optimizers matrix.
 
     Args:
-        scores: One row per study (output of :func:`tunebench.metrics.study_scores`).
+        scores: One row per study (output of :func:`tunebench.stats._metrics.study_scores`).
         block: ``"task"`` or ``"task_seed"``.
         alpha: Level of Nemenyi's critical difference.
 
@@ -381,14 +382,14 @@ def pairwise_wilcoxon(
     """Wilcoxon signed-rank test and P(A > B) for every pair of optimizers.
 
     Pairs are matched on (budget, task, seed) and compared on the normalised score (computed
-    with :func:`tunebench.metrics.normalised_scores` if absent), so differences are
+    with :func:`tunebench.stats._metrics.normalised_scores` if absent), so differences are
     commensurable across tasks (:func:`wilcoxon_pairs`). p-values are adjusted over the family
     of all pairs with :func:`adjust_pvalues`; ``family`` says which. ``p_a_better`` is the
     probability of improvement of Bouthillier et al. (2021) with a stratified-bootstrap
-    interval (seeds resampled within tasks; :func:`tunebench.uncertainty.pair_probabilities`).
+    interval (seeds resampled within tasks; :func:`pair_probabilities`).
 
     Args:
-        scores: One row per study (output of :func:`tunebench.metrics.normalised_scores`).
+        scores: One row per study (output of :func:`tunebench.stats._metrics.normalised_scores`).
         correction: ``holm``, ``bh`` or ``by`` (see :func:`adjust_pvalues`).
         alpha: Level at which ``reject`` is decided on the adjusted p-value.
         value: Column compared (lower is better).
@@ -405,7 +406,7 @@ def pairwise_wilcoxon(
         raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
     if value not in scores.columns and value == "normalised":
         scores = normalised_scores(scores)
-    require(scores, ("task", "optimizer", "seed", value), "scores")
+    require_columns(scores, ("task", "optimizer", "seed", value), "scores")
     blocks = block_keys(scores)
     wide = (
         scores.assign(optimizer=scores["optimizer"].astype(str))

@@ -5,7 +5,7 @@ SQLite store opened by several processes at once is corrupted for good. Jobs the
 tracking URI and experiment id and only ever add runs. With a tracking server, trial runs are
 logged by a background thread while the next trial runs (the study's journal stays the truth: a
 rerun logs whatever a killed job had not); a local SQLite store commits in WAL mode
-(:mod:`tunebench._sqlite_store`).
+(:mod:`tunebench.harness._sqlite_store`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from tunebench._sqlite_store import enable_wal, fast_commits
+from tunebench.core.files import write_json
+from tunebench.harness._sqlite_store import enable_wal, fast_commits
 
 __all__ = [
     "MlflowTracker",
@@ -47,7 +48,7 @@ class TrackingTarget:
 
     def write(self, path: Path) -> None:
         """Save as JSON (the handoff file from the init rule to the tuning jobs)."""
-        _atomic_write_text(Path(path), json.dumps(asdict(self), indent=2))
+        write_json(path, asdict(self), indent=2)
 
     @classmethod
     def read(cls, path: Path) -> TrackingTarget:
@@ -118,13 +119,6 @@ def log_analysis_run(
 def _is_local_store(tracking_uri: str) -> bool:
     """Whether the store is a file or database on this machine (not a tracking server)."""
     return urlsplit(tracking_uri).scheme in ("", "file", "sqlite")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -22,13 +22,14 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from tunebench.budget import Budget, Ledger
-from tunebench.tables import CURVE_KEYS, STUDY_KEYS, TRIAL_COLUMNS, incumbent_flags
+from tunebench.core.budget import Budget, Ledger
+from tunebench.core.files import write_parquet
+from tunebench.core.tables import CURVE_KEYS, STUDY_KEYS, TRIAL_COLUMNS, incumbent_flags
+from tunebench.harness.tracking import MlflowTracker
+from tunebench.harness.trial import Reporter, TrialResult, trial_seed
 from tunebench.tasks.base import Task
-from tunebench.tracking import MlflowTracker
-from tunebench.trial import Reporter, TrialResult, trial_seed
 
-__all__ = ["Recorder", "StudyKey", "read_json_lines", "write_parquet"]
+__all__ = ["Recorder", "StudyKey", "read_json_lines"]
 
 JOURNAL = "journal.jsonl"
 FSYNC_INTERVAL_S = 1.0
@@ -52,14 +53,6 @@ class StudyKey:
     def label(self) -> str:
         """Short human-readable name, also the MLflow parent run name."""
         return f"{self.task}/{self.optimizer}/{self.budget}/seed{self.seed}"
-
-
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` atomically (temp file + rename), so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
@@ -89,7 +82,7 @@ class Recorder:
         tracker: MLflow logger, or ``None`` to log nothing.
         progress: Stream for one progress line per trial (``None`` for silence).
         trial_timeout_s: Time cap of each trial (``None``: none); every reporter carries it to
-            :func:`~tunebench.trial.evaluate_trial`.
+            :func:`~tunebench.harness.trial.evaluate_trial`.
     """
 
     def __init__(
@@ -246,8 +239,8 @@ class Recorder:
                 seed = trial_seed(self.key.seed, row["trial"])
                 row["test_value"] = float(self.task.test_score(params, seed))
         trials = pd.DataFrame(self.rows, columns=list(TRIAL_COLUMNS))
-        write_parquet(trials, self.study_dir / "trials.parquet")
-        write_parquet(self._curve_frame(), self.study_dir / "curves.parquet")
+        write_parquet(self.study_dir / "trials.parquet", trials)
+        write_parquet(self.study_dir / "curves.parquet", self._curve_frame())
         return trials
 
     def _curve_frame(self) -> pd.DataFrame:

@@ -39,7 +39,7 @@ class TrialTimeout(BaseException):
     """Raised inside a trial that ran past its time cap.
 
     A ``BaseException`` (like ``KeyboardInterrupt``), so that a task's own ``except Exception``
-    does not swallow it; :func:`tunebench.trial.evaluate_trial` catches it.
+    does not swallow it; :func:`tunebench.harness.trial.evaluate_trial` catches it.
     """
 
 

@@ -1,17 +1,13 @@
-"""Orchestration of the comparison: statistics to CSV, CSV to figures, figures to a summary.
+"""The three analysis steps: trial table → statistics CSVs → figures, and CSVs → summary.
 
-:func:`compare` turns a trial table into the statistics files of one budget
-(:data:`~tunebench.outputs.STATS_FILES`), :func:`plot` turns those files into figures
-(:data:`~tunebench.outputs.FIGURE_FILES`) and :func:`summarise` into ``summary.md``. All
-write atomically (temporary file + ``os.replace``), so an interrupted run never leaves a
-half-written output for Snakemake to trust.
+Every output is written atomically (:mod:`tunebench.core.files`), so an interrupted run never
+leaves a half-written file for Snakemake to trust.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,36 +15,11 @@ from typing import Any
 import pandas as pd
 
 from tunebench import stats
-from tunebench.outputs import FIGURE_FILES, STATS_FILES, SUMMARY_FILE, stem
-from tunebench.space import SearchSpace
+from tunebench.core.files import write_csv, write_json, write_text
+from tunebench.core.outputs import FIGURE_FILES, STATS_FILES, SUMMARY_FILE, stem
+from tunebench.core.space import SearchSpace
 
-__all__ = ["FIGURE_FILES", "STATS_FILES", "SUMMARY_FILE", "compare", "plot", "summarise"]
-
-
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write`` on a temporary sibling of ``path``, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> Path:
-    return _write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))
-
-
-def _write_text(text: str, path: Path) -> Path:
-    return _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def _write_json(obj: Any, path: Path) -> Path:
-    return _write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", path)
+__all__ = ["compare", "plot", "slice_at", "summarise"]
 
 
 def _load_trials(trials: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
@@ -142,7 +113,7 @@ def compare(
 ) -> dict[str, Path]:
     """Compare the optimizers of one budget and write every statistics file to ``out_dir``.
 
-    Files (:data:`~tunebench.outputs.STATS_FILES`): per-study scores and normalised scores,
+    Files (:data:`~tunebench.core.outputs.STATS_FILES`): per-study scores and normalised scores,
     per-task medians with CIs, ranks and mean ranks, the omnibus test with Nemenyi's CD,
     Nemenyi p-values, the mean ranks of the CD diagram, pairwise Wilcoxon tests with
     ``correction`` and P(A > B), aggregates (median / IQM / mean) and performance profiles of
@@ -257,9 +228,11 @@ def compare(
         key = stem(name)
         if key == "family":
             family = _family(scores, pairwise, models, options)
-            written[key] = _write_json(family, out / name)
+            written[key] = write_json(
+                out / name, family, indent=2, ensure_ascii=False, default=str
+            )
         else:
-            written[key] = _write_csv(tables[key], out / name)
+            written[key] = write_csv(out / name, tables[key])
     return written
 
 
@@ -276,7 +249,7 @@ def _figure_makers(src: Path) -> dict[str, Callable[[Path], Path]]:
     from tunebench import plots  # matplotlib only when figures are wanted
 
     t = {stem(n): _read(src, n) for n in STATS_FILES if n.endswith(".csv")}
-    colours = plots.optimizer_palette(t["scores"]["optimizer"].astype(str).unique())
+    colours = plots.colours_of(t["scores"]["optimizer"])
     alpha = float(t["omnibus"]["alpha"].iloc[0]) if "alpha" in t["omnibus"] else 0.05
     band = t["anytime"]
 
@@ -348,7 +321,7 @@ def _draw(stats_dir: str, fig_dir: str, names: Sequence[str]) -> dict[str, str]:
 def plot(
     stats_dir: str | os.PathLike[str], fig_dir: str | os.PathLike[str], *, jobs: int = 1
 ) -> dict[str, Path]:
-    """Draw every figure of :data:`~tunebench.outputs.FIGURE_FILES` from a :func:`compare` dir.
+    """Draw every figure of :data:`~tunebench.core.outputs.FIGURE_FILES` from a compare dir.
 
     A figure whose table is empty (no i.i.d. optimizer for the expected-max curves, no task
     with epochs, no model comparison declared) is drawn as a short message, so that every
@@ -383,7 +356,7 @@ def plot(
 def summarise(
     stats_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None
 ) -> Path:
-    """Write the Markdown summary of a :func:`compare` directory (:mod:`tunebench.summary`).
+    """Write the Markdown summary of a :func:`compare` directory (:func:`render_summary`).
 
     Args:
         stats_dir: Directory written by :func:`compare`.
@@ -393,7 +366,7 @@ def summarise(
     Returns:
         The path written.
     """
-    from tunebench.summary import render_summary
+    from tunebench.report._summary import render_summary
 
     src = Path(stats_dir)
     family = json.loads((src / "family.json").read_text(encoding="utf-8"))
@@ -406,4 +379,4 @@ def summarise(
         aggregates=_read(src, "aggregates.csv"),
         model_pairwise=_read(src, "model_pairwise.csv"),
     )
-    return _write_text(text, Path(path) if path is not None else src / SUMMARY_FILE)
+    return write_text(Path(path) if path is not None else src / SUMMARY_FILE, text)

@@ -1,8 +1,8 @@
 """File names of the analysis outputs: imported by the Snakefile at parse time, so no imports.
 
-:func:`tunebench.analysis.compare` writes :data:`STATS_FILES` into the statistics directory,
-:func:`tunebench.analysis.plot` writes :data:`FIGURE_FILES` into the figure directory and
-:func:`tunebench.analysis.summarise` writes :data:`SUMMARY_FILE`. Each figure has a caption
+:func:`tunebench.report.compare` writes :data:`STATS_FILES` into the statistics directory,
+:func:`tunebench.report._pipeline.plot` writes :data:`FIGURE_FILES` into the figure directory and
+:func:`tunebench.report._pipeline.summarise` writes :data:`SUMMARY_FILE`. Each figure has a caption
 ``workflow/report/<FIGURE_CAPTIONS[figure]>`` and a report category.
 """
 

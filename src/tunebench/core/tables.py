@@ -23,7 +23,20 @@ extra metrics the task reported as further columns.
 
 from __future__ import annotations
 
-__all__ = ["CURVE_KEYS", "STATUSES", "STUDY_KEYS", "TRIAL_COLUMNS", "incumbent_flags"]
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "CURVE_KEYS",
+    "STATUSES",
+    "STUDY_KEYS",
+    "TRIAL_COLUMNS",
+    "incumbent_flags",
+    "require_columns",
+]
 
 STUDY_KEYS: tuple[str, ...] = (
     "experiment",
@@ -76,3 +89,17 @@ def incumbent_flags(values: list[float], statuses: list[str], direction: str) ->
             best = sign * value
         flags.append(improved)
     return flags
+
+
+def require_columns(
+    df: pd.DataFrame, columns: Iterable[str], what: str, *, non_empty: bool = False
+) -> None:
+    """Raise ``KeyError`` naming the ``columns`` that ``df`` lacks (``what`` names the table).
+
+    With ``non_empty``, an empty table raises ``ValueError`` too.
+    """
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise KeyError(f"{what} lacks column(s) {missing}")
+    if non_empty and df.empty:
+        raise ValueError(f"{what} is empty: nothing to plot")

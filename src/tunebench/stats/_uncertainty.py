@@ -24,19 +24,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from tunebench._statutil import (
+from tunebench.core.tables import STUDY_KEYS, require_columns
+from tunebench.stats._metrics import rank_matrix
+from tunebench.stats._util import (
     as_tuple,
     block_keys,
     ci_levels,
     index_counts,
-    require,
     segments,
     sign,
     sorted_quantiles,
     stratified_indices,
 )
-from tunebench.metrics import rank_matrix
-from tunebench.tables import STUDY_KEYS
 
 __all__ = [
     "AGGREGATES",
@@ -103,7 +102,7 @@ def aggregates(
 
     Args:
         scores: One row per study with ``by``, ``stratum`` and ``value`` (e.g. the output of
-            :func:`tunebench.metrics.normalised_scores`; lower is better there).
+            :func:`tunebench.stats._metrics.normalised_scores`; lower is better there).
         value: Column aggregated.
         by: Grouping columns (missing ones are ignored).
         stratum: Column whose levels are resampled separately (the task).
@@ -116,7 +115,7 @@ def aggregates(
         one row per group and aggregate (``median``, ``iqm``, ``mean``).
     """
     lo, hi = ci_levels(confidence)
-    require(scores, (stratum, value), "scores")
+    require_columns(scores, (stratum, value), "scores")
     present, grouped = _groups(scores, by)
     rng = np.random.default_rng(random_state)
     rows = []
@@ -187,7 +186,7 @@ def performance_profiles(
         ``by, tau, fraction, ci_low, ci_high, n_studies``.
     """
     lo, hi = ci_levels(confidence)
-    require(scores, (stratum, value), "scores")
+    require_columns(scores, (stratum, value), "scores")
     all_v = pd.to_numeric(scores[value], errors="coerce").to_numpy(dtype=float)
     grid = default_tau(all_v) if tau is None else np.asarray(tau, dtype=float)
     present, grouped = _groups(scores, by)
@@ -230,7 +229,7 @@ def task_scores(
     score of the studies (seeds) with a percentile-bootstrap interval, resampling seeds.
 
     Args:
-        scores: One row per study (output of :func:`tunebench.metrics.study_scores`).
+        scores: One row per study (output of :func:`tunebench.stats._metrics.study_scores`).
         value: Column summarised.
         by: Grouping columns (missing ones are ignored).
         n_boot: Bootstrap replicates.
@@ -242,7 +241,7 @@ def task_scores(
         ``direction``, ``metric`` when present.
     """
     lo, hi = ci_levels(confidence)
-    require(scores, (value,), "scores")
+    require_columns(scores, (value,), "scores")
     present, grouped = _groups(scores, by)
     passthrough = [c for c in ("direction", "metric") if c in scores.columns]
     rng = np.random.default_rng(random_state)
@@ -275,7 +274,7 @@ def mean_ranks(
     1993, ch. 13); each bootstrap replicate averages the resampled rows of the rank matrix.
 
     Args:
-        rank_table: Output of :func:`tunebench.metrics.ranks`.
+        rank_table: Output of :func:`tunebench.stats._metrics.ranks`.
         n_boot: Bootstrap replicates.
         confidence: Coverage of the interval.
         random_state: Seed or generator.
@@ -384,7 +383,7 @@ def prob_better(
         ``optimizer_a, optimizer_b, n, p_a_better, p_a_better_low, p_a_better_high`` for the
         pairs of sorted optimizer names (a < b).
     """
-    require(scores, ("task", "optimizer", "seed", value), "scores")
+    require_columns(scores, ("task", "optimizer", "seed", value), "scores")
     blocks = block_keys(scores)
     signed = scores[value].to_numpy(dtype=float)
     if value != "normalised" and "direction" in scores.columns:
@@ -435,7 +434,7 @@ def bootstrap_band(
     the seeds that contribute.
 
     Args:
-        curves: Long table, one row per (study, x) (output of :func:`tunebench.curves.anytime`).
+        curves: Long table, one row per (study, x) (output of :func:`~tunebench.stats.anytime`).
         by: Grouping columns; one band per group.
         n_boot: Bootstrap replicates.
         confidence: Coverage of the band.
@@ -448,7 +447,7 @@ def bootstrap_band(
     """
     lo, hi = ci_levels(confidence)
     by = list(by)
-    require(curves, [*by, "x", value], "curves")
+    require_columns(curves, [*by, "x", value], "curves")
     reps = [k for k in STUDY_KEYS if k in curves.columns and k not in by]
     if not reps:
         raise KeyError("curves need a replicate column (a study key such as seed) outside `by`")

@@ -5,7 +5,7 @@ three currencies of the trial table (``cum_trials``, ``cum_epochs``, ``cum_secon
 comparing at equal trials hides the cost of a trial, comparing at equal seconds includes the
 optimizer's own overhead. Reporting performance as a function of the budget rather than at one
 budget is the recommendation of Dodge et al. (2019, EMNLP, "Show your work"). Bands over seeds
-come from :func:`tunebench.uncertainty.bootstrap_band`.
+come from :func:`tunebench.stats._uncertainty.bootstrap_band`.
 """
 
 from __future__ import annotations
@@ -15,15 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from tunebench._statutil import (
-    require,
-    segments,
-    sign,
-    study_index,
-    study_keys,
-    task_groups,
-)
-from tunebench.metrics import (
+from tunebench.core.tables import require_columns
+from tunebench.stats._metrics import (
     FRACTIONS,
     _normalise,
     _normalisers,
@@ -31,7 +24,14 @@ from tunebench.metrics import (
     scores_at,
     study_scores,
 )
-from tunebench.uncertainty import mean_ranks
+from tunebench.stats._uncertainty import mean_ranks
+from tunebench.stats._util import (
+    segments,
+    sign,
+    study_index,
+    study_keys,
+    task_groups,
+)
 
 __all__ = ["CURRENCIES", "anytime", "budget_ranks"]
 
@@ -79,7 +79,7 @@ def anytime(
         trials: Trial table, one row per trial.
         currency: ``trials``, ``epochs`` or ``seconds``.
         grid: Common evaluation points for all studies (default: per task, see above).
-        normalise: Normalise per task as in :func:`tunebench.metrics.normalised_scores`, on
+        normalise: Normalise per task as in :func:`tunebench.stats._metrics.normalised_scores`, on
             validation values.
         baseline: Baseline optimizer of the normalisation.
 
@@ -91,7 +91,7 @@ def anytime(
         raise ValueError(f"currency must be one of {sorted(CURRENCIES)}, got {currency!r}")
     keys = study_keys(trials)
     col = CURRENCIES[currency]
-    require(trials, ("trial", "status", "value", "direction", col), "trial table")
+    require_columns(trials, ("trial", "status", "value", "direction", col), "trial table")
     columns = [*keys, "direction", "currency", "normalised", "x", "best"]
 
     sid, first = study_index(trials, keys)
@@ -174,9 +174,9 @@ def budget_ranks(
     """Mean rank of each optimizer after 25, 50 and 100 % of the budget (by default).
 
     At each fraction every study reports the test score of its incumbent at the cut
-    (:func:`tunebench.metrics.scores_at`); optimizers are ranked within each (task, seed)
+    (:func:`tunebench.stats._metrics.scores_at`); optimizers are ranked within each (task, seed)
     block (missing → worst) and the ranks averaged with a bootstrap CI over blocks
-    (:func:`tunebench.uncertainty.mean_ranks`). A method that leads at 25 % and trails at
+    (:func:`tunebench.stats._uncertainty.mean_ranks`). A method that leads at 25 % and trails at
     100 % is fast but plateaus: the order of methods can depend on the budget (Dodge et al.,
     2019).
 
