@@ -45,8 +45,9 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def write_json(path: str | os.PathLike[str], data: Any, **dumps: Any) -> Path:
-    """Write ``data`` as JSON to ``path`` atomically (``dumps`` go to :func:`json.dumps`)."""
-    return write_text(path, json.dumps(data, **dumps))
+    """Write ``data`` as JSON and a newline to ``path`` atomically (``dumps`` go to
+    :func:`json.dumps`)."""
+    return write_text(path, json.dumps(data, **dumps) + "\n")
 
 
 def write_csv(path: str | os.PathLike[str], frame: pd.DataFrame) -> Path:
