@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CORES ?= all
 # Studies in the fan-out benchmark: each costs ~6 s of CPU (mostly importing MLflow), so the
-# issue's 200 take ~30 min at --cores 1 + 2; 10 keep `make bench` near 8 minutes.
+# script's default 200 take ~30 min at --cores 1 + 2; 10 keep `make bench` near 8 minutes.
 FANOUT_STUDIES ?= 10
 export PATH := $(BIN):$(PATH)
 

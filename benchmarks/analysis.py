@@ -7,8 +7,8 @@ Usage::
 
 Prints the table size, the wall and CPU time of each stage and the peak resident set size of
 the process (``resource.getrusage``). CPU seconds (this process and its plot workers) do not
-depend on how loaded the machine is; wall seconds do. Target (hardening issue): compare + plot
-under 60 s and 4 GiB on the default shape (8 optimizers × 10 tasks × 25 seeds × 500 trials).
+depend on how loaded the machine is; wall seconds do. Target: compare + plot run in under
+60 s and 4 GiB on the default shape (8 optimizers × 10 tasks × 25 seeds × 500 trials).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from Snakemake's ``benchmark:`` files, and how idle the machine's CPUs were duri
 job slower in wall than in CPU time waited, for a core (machine not idle: other processes) or
 for locks and disks (machine idle). The config schema has no switch to turn MLflow off, so
 every study logs to the SQLite store.
-Target (hardening issue): speed-up ≥ 1.8 at 2 cores.
+Target: a speed-up of at least 1.8 at 2 cores.
 """
 
 from __future__ import annotations

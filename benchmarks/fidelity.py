@@ -10,8 +10,8 @@ On the digits CNN task (``max_epochs`` = ``--epochs``), runs Optuna TPE with and
 the workflow (``build_optimizer`` + ``Recorder``, no MLflow). Prints, per optimizer, the epochs
 spent (mean over seeds) and the final incumbent's test accuracy (mean with a 95 % t-interval
 over seeds), then for each pruned/unpruned pair the ratio epochs(no pruning) / epochs(pruning)
-and whether the pruned mean lies inside the unpruned run's interval. Target (budgets issue):
-≥ 5× fewer epochs for a test score within that interval.
+and whether the pruned mean lies inside the unpruned run's interval. Target: early stopping
+spends ≥ 5× fewer epochs for a test score within that interval.
 """
 
 from __future__ import annotations

@@ -280,10 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _fix_hash_seed() -> None:
     """Run this process again with ``PYTHONHASHSEED=0`` unless the variable is set.
 
-    String hashing is salted per process unless ``PYTHONHASHSEED`` is set, and some frameworks
-    iterate over sets of strings (SMAC's local search starts from ``list(set(configs))``, and a
-    ConfigSpace configuration hashes its repr): without a fixed seed the same study proposes
-    other trials in another process. Only when unset, so the new process does not exec again.
+    String hashing is salted per process, and some frameworks' proposals depend on it (see
+    docs/frameworks.md#smac). Only when unset, so the new process does not exec again.
     """
     if "PYTHONHASHSEED" in os.environ or not sys.executable:
         return

@@ -16,7 +16,7 @@ from tunebench.cli import main
 from tunebench.core.config import ConfigError, load_config, load_schema, validate_config
 from tunebench.core.matrix import StudyCell, expand_matrix, matrix_axes, study_dirs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMOKE = load_config(ROOT / "config" / "smoke.yaml")
 
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from tunebench.core.config import ConfigError, load_config, load_schema, validate_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASE = load_config(ROOT / "config" / "smoke.yaml")
 BASE["tasks"]["branin"]["space"] = {
     "x0": {"type": "float", "low": -5.0, "high": 10.0},

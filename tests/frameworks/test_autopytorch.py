@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from conftest import run_quadratic
 
+from tests.helpers.studies import run_quadratic
 from tunebench.cli import main
 from tunebench.core.budget import Budget
 from tunebench.frameworks import OptimizerConfigError, build_optimizer

@@ -8,18 +8,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
-    MIXED_SPACE,
-    QuadraticTask,
+
+from tests.helpers.adapter_contract import AdapterContract
+from tests.helpers.studies import (
+    adapters_of,
     assert_killed_study_resumes_exactly,
     params_of,
     run_quadratic,
 )
-
+from tests.helpers.tasks import MIXED_SPACE, QuadraticTask
 from tunebench.core.budget import Budget
 from tunebench.core.config import load_config, load_schema, validate_config
 from tunebench.core.space import SearchSpace
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
+
+
+class TestNevergradContract(AdapterContract):
+    @pytest.fixture(params=adapters_of("nevergrad"))
+    def optimizer(self, request: pytest.FixtureRequest) -> str:
+        return request.param
 
 
 def _branin():
@@ -63,7 +70,7 @@ def test_schema_branch_matches_the_adapter():
     assert tuple(branches["nevergrad"]["optimizer"]["enum"]) == OPTIMIZERS
     keywords = set(inspect.signature(NevergradOptimizer).parameters) - {"name"}
     assert set(branches["nevergrad"]) - {"framework"} == keywords
-    config = load_config(Path(__file__).parents[1] / "config" / "smoke.yaml")
+    config = load_config(Path(__file__).parents[2] / "config" / "smoke.yaml")
     config["optimizers"] = {"o": {"framework": "nevergrad"}}
     spec = validate_config(config)["optimizers"]["o"]  # the schema fills in the defaults
     assert build_optimizer("o", spec).algorithm == "NGOpt"

@@ -1,7 +1,8 @@
 """Ray Tune adapter: its space translation, schedulers, resume and what it leaves behind.
 
-The adapter contract (tests/test_adapters.py) runs over the ``ray-*`` entries of ADAPTERS; these
-tests cover what is particular to Ray. Each study starts a local Ray cluster (seconds).
+TestRayContract runs the adapter contract (tests/helpers/adapter_contract.py) over the ``ray-*``
+entries of ADAPTERS; the other tests cover what is particular to Ray. Each study starts a local
+Ray cluster (seconds).
 """
 
 from __future__ import annotations
@@ -19,14 +20,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MIXED_SPACE, FaultyTask, QuadraticTask, check_timeouts, run_quadratic
 
+from tests.helpers.adapter_contract import AdapterContract
+from tests.helpers.studies import adapters_of, check_timeouts, run_quadratic
+from tests.helpers.tasks import MIXED_SPACE, FaultyTask, QuadraticTask
 from tunebench.core.space import SearchSpace
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
 
 pytest.importorskip("ray.tune", reason="Ray Tune is not installed: pip install 'tunebench[ray]'")
 
 SPACE = SearchSpace.from_config(MIXED_SPACE)
+
+
+class TestRayContract(AdapterContract):
+    @pytest.fixture(params=adapters_of("ray"))
+    def optimizer(self, request: pytest.FixtureRequest) -> str:
+        return request.param
 
 
 def test_ray_native_space_round_trip():
@@ -141,8 +150,9 @@ def test_ray_leaves_home_and_tmp_clean(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from conftest import QuadraticTask, run_quadratic
+        sys.path.insert(0, {str(Path(__file__).parents[2])!r})
+        from tests.helpers.studies import run_quadratic
+        from tests.helpers.tasks import QuadraticTask
         trials = run_quadratic("ray-optuna-asha", {str(study)!r}, trials=4,
                                task=QuadraticTask(max_epochs=3))
         print(len(trials))

@@ -1,7 +1,7 @@
 """SMAC3 adapter: native space, Hyperband budgets, resume, files and logging, hash seeding.
 
-The adapter contract (tests/test_adapters.py) covers the facades on the mixed space; these tests
-cover what is specific to SMAC.
+TestSmacContract runs the adapter contract (tests/helpers/adapter_contract.py) over the facades
+on the mixed space; the other tests cover what is specific to SMAC.
 """
 
 from __future__ import annotations
@@ -16,12 +16,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MIXED_SPACE, QuadraticTask, params_of, run_quadratic
 
+from tests.helpers.adapter_contract import AdapterContract
+from tests.helpers.studies import adapters_of, params_of, run_quadratic
+from tests.helpers.tasks import MIXED_SPACE, QuadraticTask
 from tunebench.core.budget import Budget
 from tunebench.core.matrix import StudyCell
 from tunebench.core.space import SearchSpace
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
+
+
+class TestSmacContract(AdapterContract):
+    @pytest.fixture(params=adapters_of("smac"))
+    def optimizer(self, request: pytest.FixtureRequest) -> str:
+        return request.param
 
 
 def _smac_trials(study_dir: Path, facade: str, seed: int) -> list[dict]:

@@ -8,12 +8,20 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MIXED_SPACE, QuadraticTask, params_of, run_quadratic
 
+from tests.helpers.adapter_contract import AdapterContract
+from tests.helpers.studies import adapters_of, params_of, run_quadratic
+from tests.helpers.tasks import MIXED_SPACE, QuadraticTask
 from tunebench.core.space import SearchSpace
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
 
 pytest.importorskip("vizier")
+
+
+class TestVizierContract(AdapterContract):
+    @pytest.fixture(params=adapters_of("vizier"))
+    def optimizer(self, request: pytest.FixtureRequest) -> str:
+        return request.param
 
 
 def _branin():

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
-from workflow_helpers import ROOT, environment
 
+from tests.helpers.workflow import ROOT, environment
 from tunebench.core.matrix import StudyCell
 from tunebench.harness.tracking import TrackingTarget, default_tracking_uri, init_experiment
 

@@ -1,6 +1,6 @@
 """Faults: trials that hang past ``trial_timeout_s`` or run out of memory are recorded as failed
-with the reason and the study completes its budget (Ray Tune: ``tests/test_ray.py``); a
-framework that crashes mid-study leaves a journal that the rerun continues without losing or
+with the reason and the study completes its budget (Ray Tune: ``tests/frameworks/test_ray.py``);
+a framework that crashes mid-study leaves a journal that the rerun continues without losing or
 repeating a trial."""
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ADAPTERS, FAULT_X, FaultyTask, check_timeouts, params_of, run_quadratic
 
+from tests.helpers.studies import ADAPTERS, check_timeouts, params_of, run_quadratic
+from tests.helpers.tasks import FAULT_X, FaultyTask
 from tunebench.core.config import ConfigError, validate_config
 from tunebench.core.matrix import expand_matrix
 from tunebench.harness.deadline import Deadline, TrialTimeout
@@ -50,8 +51,9 @@ def test_a_trial_timed_out_mid_training_keeps_its_curve(tmp_path):
 
 MEMORY_STUDY = """
 import json, sys
-sys.path.insert(0, {tests!r})
-from conftest import FaultyTask, run_quadratic
+sys.path.insert(0, {root!r})
+from tests.helpers.studies import run_quadratic
+from tests.helpers.tasks import FaultyTask
 trials = run_quadratic("optuna-random", {out!r}, trials={trials}, task=FaultyTask("memory"))
 print(json.dumps(trials[["params", "status", "error"]].to_dict("records")))
 """
@@ -66,7 +68,7 @@ def test_trials_that_exhaust_memory_fail_and_the_study_completes(tmp_path):
     def limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    script = MEMORY_STUDY.format(tests=str(Path(__file__).parent), out=str(tmp_path), trials=12)
+    script = MEMORY_STUDY.format(root=str(Path(__file__).parents[2]), out=str(tmp_path), trials=12)
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
         [sys.executable, "-c", script],

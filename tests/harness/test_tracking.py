@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
-from conftest import QuadraticTask
 from mlflow import MlflowClient
 
+from tests.helpers.tasks import QuadraticTask
 from tunebench.core.budget import Budget
 from tunebench.core.matrix import StudyCell
 from tunebench.frameworks import build_optimizer

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from test_stats import hand_table, make_trials
 
+from tests.helpers.trials import hand_table, make_trials
 from tunebench import stats
 
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_stats import hand_table
 
+from tests.helpers.trials import hand_table
 from tunebench import stats
 from tunebench.core.space import SearchSpace
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_stats import make_trials
 
+from tests.helpers.trials import make_trials
 from tunebench import stats
 from tunebench.stats._model_comparison import MODEL_COLUMNS, MODEL_PAIRWISE_COLUMNS
 

@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from test_stats import make_trials
 
+from tests.helpers.trials import make_trials
 from tunebench import stats
 from tunebench.stats._util import index_counts, sorted_quantiles, stratified_indices
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import yaml
 from mlflow import MlflowClient
-from workflow_helpers import ROOT, checkout, snakemake
 
+from tests.helpers.workflow import ROOT, checkout, snakemake
 from tunebench.core.tables import TRIAL_COLUMNS
 from tunebench.frameworks import FRAMEWORKS, framework_status
 

@@ -8,13 +8,14 @@ import re
 import shutil
 import socket
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 from mlflow import MlflowClient
-from workflow_helpers import ROOT, checkout, environment, snakemake, sorted_trials
 
+from tests.helpers.workflow import ROOT, checkout, environment, snakemake, sorted_trials
 from tunebench.core.outputs import FIGURE_FILES, STATS_FILES, SUMMARY_FILE
 
 pytestmark = pytest.mark.xdist_group("smoke")
@@ -155,7 +156,7 @@ def mlflow_server(tmp_path):
 @pytest.mark.slow
 def test_smoke_workflow_through_slurm(slurm, mlflow_server, local_smoke, tmp_path):
     work = checkout(tmp_path / "slurm")
-    shutil.copytree(ROOT / "tests" / "slurm-overlay", work / "slurm-overlay")
+    shutil.copytree(Path(__file__).parent / "slurm-overlay", work / "slurm-overlay")
     run = snakemake(
         work,
         "--profile",

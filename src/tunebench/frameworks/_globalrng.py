@@ -1,12 +1,9 @@
 """Process-global random generators owned by one study, for frameworks that draw from them.
 
-Some frameworks draw from NumPy's global generator (``np.random.rand`` and friends) or torch's
-default generator instead of a generator of their own, so what they propose would depend on
-whatever else in the process drew from those generators (the objective, other libraries).
-:class:`StudyGlobals` gives the study its own copy of those states: inside ``with globals_:``
-the process-global generators hold the study's state (at first: seeded with the study seed);
-on leaving, the study's state is kept and the caller's state is put back. Wrapping every call
-into the framework this way makes its draws depend on the seed and its own calls only.
+Some frameworks draw from NumPy's global generator or torch's default one, so their proposals
+would depend on whatever else the process draws. Inside ``with globals_:`` a
+:class:`StudyGlobals` puts the study's own states into those generators (seeded with the study
+seed at first); on leaving it keeps the study's state and puts the caller's back.
 """
 
 from __future__ import annotations

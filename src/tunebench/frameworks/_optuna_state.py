@@ -1,17 +1,11 @@
 """How an Optuna study keeps its state across a killed job, at little cost per trial.
 
 Imported by the Optuna adapter only when it runs (it imports Optuna at module level).
-
-- :class:`SingleWriterJournal`: Optuna's journal file, in the same format as
-  ``JournalFileBackend``, for a study with one writer. ``JournalFileBackend`` takes a file lock,
-  writes, ``fsync``\\ s and re-reads the file for every operation (2 + one per parameter for each
-  trial), which costs several ms a trial; this backend keeps the log in memory, writes a
-  trial's operations out after its ``tell`` (they survive a killed process from there) and
-  ``fsync``\\ s on the recorder's schedule (at most once a second, and on close).
-- :class:`Reseeder`: re-seeds the sampler's random states from the study seed and the trial
-  number before each ``ask``, so a resumed sampler proposes what an uninterrupted one would
-  without pickling its state after every trial (a ``RandomState`` takes ~0.1 ms to pickle and
-  2 µs to seed).
+:class:`SingleWriterJournal` writes Optuna's journal format for a study with one writer: the log
+is kept in memory, a trial's operations are written out after its ``tell`` and ``fsync``'d on
+the recorder's schedule. :class:`Reseeder` re-seeds the sampler's random states from the study
+seed and the trial number before each ``ask``, so a resumed sampler needs no saved state.
+Costs: docs/benchmarks.md#harness-overhead.
 """
 
 from __future__ import annotations

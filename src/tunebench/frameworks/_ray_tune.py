@@ -1,13 +1,11 @@
 """The Ray-side half of the Ray Tune adapter (imports ``ray``; loaded only when a Ray study runs).
 
-How one trial travels: the :class:`HarnessSearcher` (in the driver) asks the search algorithm
-for a configuration and adds the trial's number and epoch cap to it; :func:`trainable` (in a
-Ray worker) evaluates it through :func:`~tunebench.harness.trial.evaluate_trial`, relaying
-each epoch to Ray with ``tune.report`` so the scheduler may stop it, and returns the finished
-:class:`~tunebench.harness.trial.TrialResult` as its last result; the :class:`RecordingCallback`
-(in the driver) hands that result to the recorder. A trial that the scheduler (or the budget)
-stops is ended by Ray inside ``tune.report``, so the driver records it from the epochs it had
-relayed: ``pruned``, with the epochs it used and its last value.
+In the driver, :class:`HarnessSearcher` asks the search algorithm for a configuration and adds
+the trial's number and epoch cap; in a Ray worker, :func:`trainable` evaluates it through
+:func:`~tunebench.harness.trial.evaluate_trial`, relaying each epoch with ``tune.report`` so the
+scheduler may stop it; back in the driver, :class:`RecordingCallback` hands the result to the
+recorder. A trial Ray stops inside ``tune.report`` is recorded ``pruned`` from the epochs it
+relayed.
 """
 
 from __future__ import annotations

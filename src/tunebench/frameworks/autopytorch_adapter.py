@@ -1,34 +1,10 @@
 """Auto-PyTorch adapter: ``TabularClassificationTask.search`` on a scikit-learn task's data set.
 
-**Not run here.** Auto-PyTorch 0.2.1 (the latest release on PyPI) pins scikit-learn < 0.25,
-which has no wheels for and does not build on Python 3.11, while tunebench needs Python >= 3.11;
-``envs/autopytorch.yaml`` describes the Python 3.8 environment Auto-PyTorch itself needs. This
-module is importable only where ``autoPyTorch`` imports, and its behaviour below is what the
-code does against Auto-PyTorch 0.2.1's source, untested against a running Auto-PyTorch.
-
-Auto-PyTorch is an AutoML system: it searches its *own* pipeline space (preprocessing, network
-backbone and head, optimiser, learning-rate schedule; with ``enable_traditional_pipeline`` also
-LightGBM, CatBoost, random forest, extra trees, k-NN and SVM) with SMAC and Hyperband over
-epochs. The task's search space is not used: the adapter hands Auto-PyTorch the task's data
-(:meth:`~tunebench.tasks.tabular.SklearnTask.data`: the dev rows to search on, the test rows as
-``X_test``/``y_test``) and records what Auto-PyTorch evaluated. Auto-PyTorch validates on its own
-holdout split of the dev rows (``resampling_strategy`` holdout, 67/33), not on the task's folds.
-
-Budgets: a trials budget becomes SMAC's ``runcount_limit`` (traditional pipelines are then off:
-Auto-PyTorch runs them outside SMAC's count), with ``total_walltime_limit`` as a time cap; a
-seconds budget becomes ``total_walltime_limit``. ``seed=seed``; ``ensemble_size=0`` (no
-ensemble is built: the trials are single pipelines).
-
-Trials are recorded **after the search**, from ``get_search_results()`` (Auto-PyTorch's run
-history, in start order): the configuration and its Hyperband budget (``hyperband_epochs``) as
-``params``, the validation accuracy (``opt`` score) as ``value``, ``complete`` for a run at the
-largest Hyperband budget, ``pruned`` for a successful run at a smaller one (``epochs`` stays 0:
-the task has no fidelity of its own), ``failed`` for crashed,
-timed-out, aborted or out-of-memory runs; ``objective_s`` is the run's fit time and
-``optimizer_s`` the time between the previous run's end and this run's start. The recorder's
-test score of an incumbent is Auto-PyTorch's test accuracy of that run (fitted on its training
-part of the dev rows; the task's own ``test_score`` refits on all dev rows, which needs the
-task's parameters). A killed study cannot continue: Auto-PyTorch does not resume a search.
+Auto-PyTorch searches its own pipeline space with SMAC and Hyperband (the task's space is not
+used) on the task's dev rows, with the test rows as ``X_test``/``y_test``; the adapter records
+every evaluated pipeline after the search, from ``get_search_results()``. Importable only where
+``autoPyTorch`` imports, which it does not beside tunebench: written against Auto-PyTorch
+0.2.1's source, untested. Budgets, records and why: docs/frameworks.md#autopytorch.
 """
 
 from __future__ import annotations

@@ -1,49 +1,11 @@
 """Ax/BoTorch adapter: the ax-platform 1.x ``Client``, asked for one trial at a time.
 
-Methods (the ``method`` key):
-
-- ``default``: Ax's default generation strategy for the ``Client`` (its ``fast`` method): the
-  centre of the space, Sobol points up to ``initialization_budget`` trials (Ax's default: 5,
-  centre included), then Bayesian optimisation with BoTorch's default GP surrogate and
-  acquisition (``Generators.BOTORCH_MODULAR`` with ``MBM defaults``).
-- ``sobol``: Sobol points only (Ax's ``random_search`` method), without the centre point.
-
-The neutral space becomes ``RangeParameterConfig`` (float/int; ``log`` → ``scaling="log"``)
-and ``ChoiceParameterConfig`` (categorical, unordered, as strings; a single choice becomes a
-fixed parameter). ``Client(random_seed=seed)`` reseeds numpy, torch and ``random`` around
-every ``get_next_trials`` call and the Sobol generator gets the same seed, so the same seed
-repeats the same trials.
-
-Early stopping (``early_stopping: percentile``, for tasks that train in epochs): every epoch's
-value is attached with ``progression`` = the epoch, and ``Client.should_stop_trial_early`` asks
-Ax's ``PercentileEarlyStoppingStrategy``, which stops a trial whose value at its latest
-progression falls in the worst ``percentile_threshold`` % (default 50) of the other trials'
-values at that progression, once ``min_curves`` (default 5) trials have curves and the trial is
-past ``min_progression`` epochs (default 3 here; Ax's own default, 10, would never act on a
-10-epoch task). ``early_stopping_options`` go to the strategy. A stopped trial is marked
-``EARLY_STOPPED`` and recorded ``pruned``. Without early stopping (``none``, the default) trials
-train to full fidelity. A trial the harness cuts (the epoch budget ran out inside it) has its
-last value attached and is marked ``EARLY_STOPPED``; a failed trial is marked ``FAILED`` with
-its error as the reason.
-
-Ax logs one INFO line per trial. While the adapter runs, Ax's stream handler (stderr, which is
-the rule's log) is raised to WARNING and the INFO lines go to ``ax.log`` in the study directory;
-nothing is written to stdout.
-
-Resume: ``ax_client.json`` in the study directory is a ``Client.save_to_json_file`` snapshot,
-written atomically after a proposal (the proposed trial still RUNNING) and at the end. A
-resumed study restores it with the seed, tells Ax the results the recorder holds but the
-snapshot lacks, evaluates a proposed-but-unrecorded trial instead of asking anew, and attaches
-recorded trials missing from the snapshot (``attach_trial``). Recorded trials are never
-evaluated again. Writing the snapshot costs time that grows with the trials (Ax re-serialises
-every trial's data: about 0.9 s per write at 30 trials), so it is skipped while the last write
-took more than :data:`SNAPSHOT_SHARE` of the trial seconds since: with cheap trials (Sobol on a
-synthetic function) a killed study resumes from an older snapshot plus attached trials, and
-then proposes other (still deterministic) trials than an uninterrupted study would. A study
-extended to a larger budget always resumes exactly (the final snapshot is always written).
-
-``optimizer_s`` is the time inside ``get_next_trials`` and ``complete_trial``/``mark_trial_*``;
-the snapshot writes are resume bookkeeping and are not counted.
+``method``: ``default`` (centre, Sobol, then BoTorch's GP) or ``sobol``. The neutral space
+becomes range and choice parameters; ``Client(random_seed=seed)`` makes trials repeatable.
+``early_stopping: percentile`` stops trials on their epochs through Ax's
+``PercentileEarlyStoppingStrategy``. A study resumes from the ``ax_client.json`` snapshot and
+the recorder's journal (:data:`SNAPSHOT_SHARE` bounds what the snapshot costs).
+Details and costs: docs/frameworks.md#ax.
 """
 
 from __future__ import annotations

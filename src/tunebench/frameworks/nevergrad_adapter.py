@@ -1,38 +1,11 @@
 """Nevergrad adapter: ``optimizer.ask()``, evaluate, ``optimizer.tell(candidate, loss)``.
 
-Optimizers (the ``optimizer`` key, nevergrad's registry names): ``NGOpt`` (nevergrad's
-meta-optimizer: it picks an algorithm from the space and the budget, e.g.
-``DiscreteBSOOnePlusOne`` on a mixed space with a budget of 5-100 trials and ``Cobyla`` on two
-floats with 30), ``OnePlusOne`` (a (1+1) evolution strategy, starting from the centre of the
-space) and ``RandomSearch``.
-
-The neutral space becomes an ``ng.p.Dict``: floats ``ng.p.Scalar(lower, upper)`` or
-``ng.p.Log(lower, upper)``; integers the same on ``[low - 0.5, high + 0.5]`` with
-``set_integer_casting()`` (deterministic rounding, so every integer, both bounds included,
-covers a unit interval); categoricals ``ng.p.Choice`` over the choices' indices (so any value
-type comes back unchanged).
-
-Budget: nevergrad optimizers are built with a ``budget`` hint, which several of them use
-(``NGOpt`` chooses its algorithm by it; ``DiscreteBSOOnePlusOne`` schedules its mutations by
-it). The hint is the study's trials budget; for an epochs budget the trials that fit when every
-trial trains to full fidelity (nevergrad gets no early stopping); for a seconds budget
-:data:`SECONDS_BUDGET_HINT` trials. ``budget_hint`` overrides it. The hint is fixed when a study
-starts (``nevergrad.json`` in the study directory), so a resumed study keeps it.
-
-Seeding: ``parametrization.random_state = np.random.RandomState(seed)``, which the optimizers
-draw from, and a study-owned copy of NumPy's global generator around every nevergrad call
-(some of nevergrad's operators and ``NGOpt`` choices draw from ``np.random``): the same seed
-repeats the same trials.
-
-Failed trials are told ``loss = inf``, which nevergrad caps at 5e20 (its own cap for
-non-finite losses; the warning it emits is silenced). A trial the epoch budget cuts is told its
-last value. Maximised metrics are told negated.
-
-Resume: the optimizer is rebuilt with the seed and the stored hint and replays the journal:
-each recorded trial is asked again, checked equal to what the journal holds, and told the
-recorded outcome, so a stopped study goes on exactly as an uninterrupted one. A study extended
-to a larger trials budget keeps its original hint (NGOpt then proposes other trials than a study
-started with the larger budget).
+``optimizer``: ``NGOpt``, ``OnePlusOne`` or ``RandomSearch``, built with a budget hint (from the
+study's budget, or ``budget_hint``) that is fixed when the study starts (``nevergrad.json``).
+The neutral space becomes an ``ng.p.Dict``; the parametrization's random state and a
+study-owned copy of NumPy's global generator are seeded with the study seed. A resumed study
+replays the journal: each recorded trial is asked again, checked and told its outcome.
+Details: docs/frameworks.md#nevergrad.
 """
 
 from __future__ import annotations

@@ -1,32 +1,11 @@
 """Optuna adapter: ask/tell over a journal-file storage, with optional epoch pruning.
 
-Samplers: ``tpe`` (TPESampler), ``random`` (RandomSampler), ``cmaes`` (CmaEsSampler; needs the
-``cmaes`` package), ``gp`` (GPSampler; needs torch), ``qmc`` (QMCSampler). Pruners act on the
-epochs a task reports (tasks without epochs are never pruned): ``none``; ``median``
-(MedianPruner: stops a trial whose value at epoch *t* is worse than the median of earlier
-trials' values at the same epoch *t*); ``successive_halving`` (SuccessiveHalvingPruner,
-asynchronous SHA: rungs at ``min_resource``·η^k epochs keep the best 1/η of the trials that
-reached them); ``hyperband`` (HyperbandPruner: several SHA brackets, ``max_resource`` = the
-task's epochs). Extra keyword arguments go through ``sampler_options``/``pruner_options``.
-
-The study lives in ``optuna.journal`` inside the study directory (Optuna's journal format,
-written out after each trial's ``tell``, ``fsync``'d at most once a second), and the sampler's
-random states are re-seeded from the study seed and the trial number before every trial, so a
-killed job resumes exactly where it stopped with nothing else saved: trials finished by Optuna
-but not yet recorded are recorded from Optuna's storage, and a trial that was running when the
-job died is told ``FAIL`` and recorded as failed (it spent budget). ``gp`` also keeps fitted
-models between trials (warm starts), so its sampler is pickled after every trial as well.
-
-``workers: K`` (K > 1) runs K worker processes on the one study through Optuna's own
-distributed mode: each loads the study from the shared journal file (``JournalFileBackend``,
-which locks the file, so the study directory may be on a shared file system) with its own
-sampler (seeded from the study seed and the worker's index) and asks, evaluates and tells;
-the study's process records every result. Work is handed out one trial at a time: a trials
-budget is spent exactly; an epochs or seconds budget can be overspent by at most the K − 1
-trials in flight when it runs out (each capped at the epochs left when it started). With
-several workers the order results arrive in, and so what each sampler has seen, depends on
-timing: such studies are not repeatable, and a resumed one continues from its journal
-(finished trials kept, interrupted ones recorded as failed) rather than replaying a sampler.
+``sampler``: ``tpe``, ``random``, ``cmaes``, ``gp`` or ``qmc``; ``pruner``: ``none``,
+``median``, ``successive_halving`` or ``hyperband``, acting on the epochs a task reports. The
+study lives in ``optuna.journal`` in the study directory and the sampler is re-seeded from the
+study seed and the trial number before every trial, so a killed job resumes exactly with nothing
+else saved (``gp``'s sampler is pickled too). ``workers: K`` runs K processes on the shared
+journal (not repeatable). Details: docs/frameworks.md#optuna.
 """
 
 from __future__ import annotations

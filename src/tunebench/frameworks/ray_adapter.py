@@ -1,36 +1,11 @@
 """Ray Tune adapter: ``Tuner.fit`` owns the loop; the harness steers it from the driver.
 
-Search algorithms (``search``): ``random`` (tune's own sampling of the space, from a
-``numpy.random.default_rng(seed)``), ``optuna`` (``OptunaSearch`` with ``TPESampler(seed=seed)``),
-``hyperopt`` (``HyperOptSearch(random_state_seed=seed)``). ``search_options`` go to
-``TPESampler`` or to ``HyperOptSearch`` (``n_initial_points``, ``gamma``). Not offered: Ray's
-``AxSearch`` (ray 2.60) fails with ax-platform 1.x, whose ``Objective`` has no ``metric``.
-
-Schedulers (``scheduler``), used on tasks that report epochs (``max_fidelity``; elsewhere the
-study runs FIFO): ``fifo``; ``asha`` (``ASHAScheduler``: asynchronous successive halving, Li et
-al. 2020, https://arxiv.org/abs/1810.05934, with ``max_t`` = the task's epochs, rungs at
-``grace_period`` · η^k, η = ``reduction_factor``); ``hyperband`` (``AsyncHyperBandScheduler``
-with ``brackets`` = 3 and a seeded bracket draw: Ray's synchronous ``HyperBandScheduler`` pauses
-trials, which needs checkpoint/restore that a task's training loop does not have); ``median``
-(``MedianStoppingRule``: stops a trial whose *best* value by epoch *t* is worse than the median of
-the other trials' *running averages* up to *t*, Golovin et al. 2017 — Optuna's MedianPruner
-compares the values *at* epoch *t* instead). ``scheduler_options`` override the defaults.
-
-Trials run in Ray worker processes through
-:func:`~tunebench.harness.trial.evaluate_trial`; every epoch is
-sent to Ray with ``tune.report`` so the scheduler can stop the trial. The driver records every
-trial through the recorder exactly once (see :mod:`tunebench.frameworks._ray_tune`). Budgets:
-``num_samples`` is the remaining trials; epoch and seconds budgets end the study through a
-searcher that stops suggesting and a ``Stopper``; an epoch budget cuts the last trial inside the
-worker exactly as the recorder's reporter does. A resumed study replays its recorded trials
-through the searcher (same seed, same suggestions) and the scheduler (its rungs), so it
-continues as if never stopped.
-
-Ray runs as a local cluster of ``num_cpus`` CPUs (default: ``$OMP_NUM_THREADS``, which the study
-runner sets to the job's threads), without dashboard, with its temp dir in the study directory
-(or a short dir under ``$TMPDIR``/``/tmp`` when that path is too long for Unix sockets) and its
-results in ``<study>/ray_results``; it is shut down when the study ends. With ``address`` the
-study runs on an existing cluster instead (``ray.init(address=...)``), which is left running.
+``search``: ``random``, ``optuna`` (TPE) or ``hyperopt``, each seeded; ``scheduler``: ``fifo``,
+``asha``, ``hyperband`` (asynchronous) or ``median``, acting on the epochs a task reports.
+Trials run in Ray workers and are recorded by the driver (:mod:`tunebench.frameworks._ray_tune`);
+a resumed study replays its journal through the searcher and the scheduler. Ray runs as a local
+cluster of the job's threads with its files in the study directory, or on an existing cluster
+(``address``). Details: docs/frameworks.md#ray.
 """
 
 from __future__ import annotations

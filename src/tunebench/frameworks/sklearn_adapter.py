@@ -1,68 +1,11 @@
 """scikit-learn's own searches: grid, random and successive-halving search.
 
-Searches (the ``search`` key): ``grid`` (``GridSearchCV``), ``random`` (``RandomizedSearchCV``),
-``halving`` (``HalvingRandomSearchCV``: successive halving, Karnin et al. 2013,
-https://proceedings.mlr.press/v28/karnin13.html, with η = ``factor``).
-
-**Estimator path** (tasks that are scikit-learn estimators,
-:class:`~tunebench.tasks.tabular.SklearnTask`): the real search classes run on the task's
-estimator with the task's validation folds as ``cv``, ``n_jobs`` = the task's threads,
-``error_score=nan`` and ``refit=False``. Each candidate in ``cv_results_`` becomes one trial,
-in candidate order: its value is the mean validation accuracy, ``objective_s`` is
-``(mean_fit_time + mean_score_time) × folds`` (summed over rungs for halving), ``optimizer_s``
-is the search's wall time not spent fitting (``wall − Σ objective_s / n_jobs``) shared evenly,
-and ``t_start``/``t_end`` apportion the search's wall-clock span in candidate order. The search
-clones one estimator, so every candidate fits with ``random_state=seed``; incumbents' test
-scores refit with the per-trial seed, as for every adapter. A candidate with a NaN score is a
-failed trial; its error is the exception raised when it is refitted on the folds.
-
-Time cap (``trial_timeout_s``) on the estimator path: the search classes cannot stop one
-candidate, so with a cap grid and random search run ``n_jobs`` candidates per call (the
-candidates are the same: the sampler's stream and the grid's order do not depend on the calls),
-and each call is interrupted at ``candidates × trial_timeout_s`` (then some candidate surely ran
-past its cap): with ``n_jobs = 1`` that is each candidate's own cap; a stopped call's
-candidates are all recorded as failed (``timeout: ...``) and the study goes on with the next.
-A halving bracket is one call, capped the same way. A candidate whose ``objective_s`` exceeds
-the cap in a call that finished is recorded as failed too, as every other adapter records it.
-The sampler path caps each trial like every other adapter.
-
-**Sampler path** (every other task: synthetic functions, torch models): there is no estimator
-to hand to a search class, so the same candidates are drawn with ``ParameterGrid`` /
-``ParameterSampler`` and evaluated one by one through
-:func:`~tunebench.harness.trial.evaluate_trial`.
-``halving`` then samples exactly as ``random`` does: successive halving needs a resource the
-search controls, which these tasks do not expose to it.
-
-Grid: ``grid_points`` values per numeric parameter (``linspace``; ``geomspace`` for log
-parameters; integers rounded and deduplicated), every choice of a categorical. By default
-(``grid_points: null``) the fewest points (≥ 2) whose grid holds the trials budget (5 points
-for other budgets). The grid is visited in one fixed pseudo-random order, the same for every
-seed and budget: a budget smaller than the grid evaluates an unbiased subset of it and a larger
-budget extends a smaller one; when the grid is done before the budget, the study ends with
-fewer trials. The seed does not change a grid search's candidates (only ``random_state``).
-
-Random and halving draw i.i.d. candidates with ``random_state=seed`` (same seed, same
-candidates) from ``scipy.stats`` distributions: ``uniform``/``loguniform`` for floats,
-``randint`` for integers, ``loguniform`` on ``[low − ½, high + ½]`` rounded for log integers
-(each draw clipped to the domain and cast to its type); categoricals uniformly.
-
-Budgets: a trials budget caps the candidates (the grid subset, ``n_iter``, ``n_candidates``).
-Halving counts candidates as trials: a candidate stopped at a lower rung is ``pruned`` with
-its score there (on fewer samples), and its curve holds one row per rung (``epoch`` = rung,
-``n_resources``). With a seconds budget, the estimator path searches chunks of ``n_jobs``
-candidates (halving: brackets of ``n_candidates``, default ``factor³``) until the budget is
-spent; the last chunk may overrun. ``resource`` may name an estimator parameter instead of
-``n_samples`` (e.g. ``max_iter`` for ``gboost``, removed from the space, with
-``max_resources``). On tasks that train in epochs (``max_epochs``) every fit is charged the
-epochs it trained: the task's ``max_epochs``, or for halving on an epoch-like resource
-(``max_iter``) the epochs of that rung's resource. An epochs budget uses the sampler path on
-every task (candidates drawn as below, evaluated one by one with the per-epoch reporter): a
-search class cannot stop a fit at the epochs left, so it could not keep the budget exactly.
-
-Resume: candidates come in a fixed order, so recorded ones are skipped: the grid continues in
-its order and random search continues its sampler's stream. A resumed halving search runs a
-new bracket over the remaining candidates. The estimator path records when a search call
-returns; a killed job reruns the candidates of the call it interrupted.
+``search``: ``grid`` (``GridSearchCV``), ``random`` (``RandomizedSearchCV``) or ``halving``
+(``HalvingRandomSearchCV``). On scikit-learn tasks the search classes run on the task's
+estimator and folds and each candidate becomes a trial (estimator path); on other tasks, and for
+epochs budgets, the same candidates are drawn and evaluated one by one (sampler path).
+Candidates come in a fixed order (a grid's does not depend on the seed), so a resumed study
+skips the recorded ones. Details: docs/frameworks.md#sklearn.
 """
 
 from __future__ import annotations

@@ -1,43 +1,11 @@
 """SMAC3 adapter: a facade driven through ``ask``/``tell``; the harness enforces the budget.
 
-Facades (the ``facade`` key):
-
-- ``hpo``: ``HyperparameterOptimizationFacade``: a random forest surrogate, log-scaled costs,
-  expected improvement maximised by local and sorted random search, 20% random configurations,
-  after a Sobol initial design.
-- ``bb``: ``BlackBoxFacade``: a Gaussian process (Matérn × Hamming kernel) after a Sobol design.
-- ``random``: ``RandomFacade``: the space's default configuration, then uniform random ones.
-- ``hyperband``: ``MultiFidelityFacade``: the ``hpo`` surrogate with a random initial design and
-  the ``Hyperband`` intensifier (``eta``, default 3) over budgets of 1 to the task's epochs. A
-  trial runs ``ceil(budget)`` epochs and is recorded ``pruned`` when that is fewer than the
-  task's; a promoted configuration is trained again from scratch at the higher budget (a new
-  trial with the same parameters). On a task without epochs every budget is 1 (one bracket of
-  one configuration): ``hyperband`` is then the ``hpo`` surrogate after a random design.
-
-``n_initial`` sets the initial design's size (not with ``random``). By default it is SMAC's:
-``n_configs_per_hyperparameter`` (10; 8 for ``bb``) per parameter, at most a quarter of
-``Scenario.n_trials``, which is the study's trials budget (SMAC's default, 100, for epochs and
-seconds budgets). SMAC's ``ask`` never checks ``n_trials`` or a time limit: only the recorder's
-budget ends a study.
-
-Seeding: ``Scenario(seed=seed, deterministic=True)``. SMAC and ConfigSpace also iterate over
-sets whose order follows string hashing, so a study repeats itself only under a fixed
-``PYTHONHASHSEED``; ``tunebench run-study`` fixes it (see :mod:`tunebench.cli`).
-
-Failed trials are told ``StatusType.CRASHED`` with cost ``Scenario.crash_cost``; pruned ones
-``SUCCESS`` with their last value (at the Hyperband budget, or where the epoch budget cut them).
-
-Resume: the journaled trials are replayed into a fresh facade: asked again and, while SMAC
-proposes the journaled configuration (and budget), told its recorded outcome, so the random
-forest, the acquisition maximiser and the intensifier reach the state an uninterrupted study
-had. If SMAC proposes something else (a resumed study whose trials budget grew changes the
-default initial design), a fresh facade is told every journaled trial instead (SMAC's warm
-start) and continues from there, with other proposals than an uninterrupted study.
-
-Files: SMAC's output (scenario, run history, intensifier state) goes to
-``<study>/smac/<facade>/<seed>``, overwritten on resume (the journal is the source of truth);
-its INFO log to ``<study>/smac.log``; only warnings and errors reach stderr (the rule log).
-``optimizer_s`` is the time inside ``ask`` and ``tell`` (which saves SMAC's output).
+``facade``: ``hpo`` (random forest), ``bb`` (Gaussian process), ``random`` or ``hyperband``
+(multi-fidelity over epochs); ``n_initial`` sizes the initial design. Seeded with
+``Scenario(seed=seed, deterministic=True)``, and repeatable only under a fixed
+``PYTHONHASHSEED`` (docs/frameworks.md#smac). A resumed study replays the journal into a fresh
+facade. SMAC's output goes to ``<study>/smac/<facade>/<seed>``, its INFO log to
+``<study>/smac.log``. Details: docs/frameworks.md#smac.
 """
 
 from __future__ import annotations

@@ -1,42 +1,11 @@
 """Syne Tune adapter: its ``AskTellScheduler`` over a single-objective scheduler.
 
-Searchers (the ``searcher`` key), each in Syne Tune's ``SingleObjectiveScheduler`` as its
-``baselines`` build them:
-
-- ``random``: ``RandomSearcher`` (uniform draws from the config space).
-- ``tpe``: ``KernelDensityEstimator`` (Syne Tune's TPE: multivariate KDEs of the best 15 % and
-  the rest, as in BOHB; a third of its draws stay random). It draws at random until both KDEs
-  hold more complete trials than there are parameters (*d*): with its default
-  ``num_min_data_points`` (= *d*) that is ``ceil((d + 1) / 0.15)`` trials, 40 on a 5-parameter
-  space, 20 on branin; ``num_min_data_points: d + 1`` brings it down to ``2 d + 2``.
-- ``bo``: ``BoTorchSearcher`` (GP, qLogExpectedImprovement optimised by gradient; random draws
-  until 3 trials are complete). Needs ``botorch`` (and torch).
-
-``searcher_options`` go to the searcher's constructor (e.g. ``num_min_data_points``,
-``top_n_percent`` for ``tpe``; ``num_init_random``, ``input_warping`` for ``bo``).
-
-The neutral space becomes Syne Tune's config space: ``uniform``/``loguniform`` floats,
-``randint``/``lograndint`` integers (``lograndint`` rounds a log-uniform draw on
-``[low, high]``, so each bound gets about half the weight of its neighbours), ``choice`` over the
-categoricals' indices (Syne Tune needs one value type per choice; the indices keep any values).
-
-Seeding: ``random_seed=seed`` for the searcher and the scheduler. Syne Tune draws its random
-configurations from NumPy's global generator (and ``bo`` seeds and draws from torch's global
-generator), so every call into Syne Tune runs with a study-owned copy of those generators,
-seeded as ``np.random.seed(seed)`` / ``torch.manual_seed(seed)`` would: the same seed repeats
-the same trials, whatever else the process draws.
-
-Failed trials go to the scheduler's ``on_trial_error`` (the searchers here leave them out of
-their model; ``bo`` keeps a failed trial as pending, which qLogEI fantasises over). A trial the
-epoch budget cuts is told complete with its last value. No early stopping: Syne Tune's ASHA
-needs a trial backend, and each trial trains to full fidelity. Syne Tune's loggers are kept at
-WARNING while the adapter runs (a failed trial logs one warning); two warnings about what the
-searchers pass to statsmodels and gpytorch are silenced (see :func:`_quiet`).
-
-Resume: the scheduler is rebuilt with the seed and replays the journal: each recorded trial is
-asked again, checked equal to what the journal holds, and told the recorded outcome, so a
-stopped study goes on exactly as an uninterrupted one (``bo`` refits its GP for every replayed
-trial, as it did when the trial ran).
+``searcher``: ``random``, ``tpe`` (Syne Tune's KDE searcher) or ``bo`` (a BoTorch GP), in Syne
+Tune's ``SingleObjectiveScheduler``. The neutral space becomes Syne Tune's config space
+(categoricals by index). The searcher, the scheduler and a study-owned copy of NumPy's and
+torch's global generators are seeded with the study seed. No early stopping (Syne Tune's ASHA
+needs its trial backend). A resumed study replays the journal.
+Details: docs/frameworks.md#synetune.
 """
 
 from __future__ import annotations

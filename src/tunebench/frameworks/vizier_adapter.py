@@ -1,37 +1,11 @@
 """OSS Vizier adapter: one of Vizier's in-process designers, asked for one trial at a time.
 
-Algorithms (the ``algorithm`` key):
-
-- ``gp_bandit``: ``VizierGPBandit``, Vizier's GP bandit (Song et al. 2024, "The Vizier Gaussian
-  Process Bandit Algorithm"): the centre of the space, quasi-random (Halton) points until
-  ``num_seed_trials`` trials (Vizier's default: 1, the centre alone), then a GP (Matérn-5/2,
-  ARD) with a UCB acquisition in a trust region, optimised by Vizier's vectorised Eagle.
-- ``eagle``: ``EagleStrategyDesigner``, Vizier's firefly-algorithm evolution strategy.
-- ``random``: ``RandomDesigner`` (uniform in the scaled space: log-uniform on log parameters).
-- ``quasi_random``: ``QuasiRandomDesigner`` (a scrambled Halton sequence).
-
-The designers are used directly (``suggest(count=1)``, ``update(CompletedTrials,
-ActiveTrials)``), without Vizier's client/server, so each is seeded: ``VizierGPBandit(rng=
-jax.random.PRNGKey(seed))``, ``EagleStrategyDesigner(seed=seed)``, ``RandomDesigner(seed=seed)``,
-``QuasiRandomDesigner(seed=seed)``; the same seed repeats the same trials. The neutral space
-becomes DOUBLE/INTEGER parameters (``log`` → ``LOG`` scale) and CATEGORICAL ones (string labels:
-the choices themselves if all are strings, else their reprs). A failed trial is completed as
-infeasible (its error as the reason); a trial the epoch budget cuts is completed with its last
-value: Vizier's designers have no early stopping.
-
-Resume: the designers do not pickle, so a resumed study rebuilds the designer with the seed and
-replays the journal: each recorded trial is suggested again (which advances the designer's
-random state exactly as the first run did, and gives Eagle its parent-fly metadata), then
-updated with the recorded parameters and outcome. The GP bandit's GP steps are too costly to
-replay (tens of seconds each), so after every trial its JAX random key is written to
-``vizier_state.json`` in the study directory; the replay suggests the seed trials again, feeds
-the GP-phase trials to ``update`` only, and restores the key. Either way the resumed study
-proposes what an uninterrupted one would.
-
-The designers run with ``jax_enable_x64`` on (as Vizier's own service does), JAX on the CPU
-unless ``JAX_PLATFORMS`` says otherwise, absl logging at WARNING and numpy's divide warnings of
-the GP's output warping silenced; the settings are restored when the study ends.
-``optimizer_s`` is the time inside ``suggest`` and ``update``.
+``algorithm``: ``gp_bandit`` (Vizier's GP bandit), ``eagle`` (firefly evolution strategy),
+``random`` or ``quasi_random`` (Halton), used through ``suggest``/``update`` without Vizier's
+client/server and seeded with the study seed. The designers do not pickle: a resumed study
+replays the journal, and the GP bandit's JAX key is restored from ``vizier_state.json`` instead
+of rerunning its GP steps. JAX settings are changed only while a study runs.
+Details: docs/frameworks.md#vizier.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Shared test helpers, imported by name: ``from tests.helpers.studies import run_quadratic``."""
