@@ -6,9 +6,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CORES ?= all
-# Studies in the fan-out benchmark: each costs ~6 s of CPU (mostly importing MLflow), so the
-# script's default 200 take ~30 min at --cores 1 + 2; 10 keep `make bench` near 8 minutes.
-FANOUT_STUDIES ?= 10
 export PATH := $(BIN):$(PATH)
 
 .PHONY: install run report test lint bench clean
@@ -47,7 +44,7 @@ bench: install
 	python benchmarks/harness_overhead.py
 	python benchmarks/mlflow_cost.py
 	python benchmarks/mlflow_cost.py --task mlp --repeats 2
-	python benchmarks/fanout.py --studies $(FANOUT_STUDIES)
+	python benchmarks/sweep.py --large 1000
 	python benchmarks/analysis.py
 	python benchmarks/dag.py
 

@@ -103,6 +103,67 @@ def cmd_run_study(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run_studies(args: argparse.Namespace) -> int:
+    import traceback
+
+    from tunebench.core.matrix import StudyChunk
+    from tunebench.harness.tracking import TrackingTarget
+    from tunebench.study import run_study
+
+    cells = StudyChunk.cells_from_json(args.cells)
+    target = TrackingTarget.read(Path(args.mlflow)) if args.mlflow else None
+    failed = []
+    for cell in cells:
+        out = cell.study_dir(args.results)
+        try:
+            res = run_study(cell, out, tracking=target)["results"]
+        except Exception:  # the chunk's other studies still run; the job fails at the end
+            traceback.print_exc()
+            failed.append(str(out))
+            continue
+        print(
+            f"{out}: {res['n_trials']} trials ({res['n_failed']} failed, "
+            f"{res['n_pruned']} pruned), best {res['best_value']:.6g}, "
+            f"test {res['test_value']:.6g}",
+            flush=True,
+        )
+    if failed:
+        print(
+            f"tunebench run-studies: {len(failed)} of {len(cells)} studies failed: "
+            f"{', '.join(failed)}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_log_studies(args: argparse.Namespace) -> int:
+    import json
+
+    from tunebench.core.files import write_json
+    from tunebench.core.matrix import study_dirs
+    from tunebench.harness.study_log import log_studies
+    from tunebench.harness.tracking import TrackingTarget
+
+    results = Path(args.results)
+    studies = [Path(d) for d in args.studies]
+    if args.matrix:
+        studies += study_dirs(json.loads(args.matrix), results)
+    if not studies:
+        raise ValueError("no studies: give study directories or --matrix")
+    if args.mlflow:
+        target = TrackingTarget.read(Path(args.mlflow))
+    else:
+        if not args.experiment_out:
+            raise ValueError("without --mlflow, --experiment-out names where the store is written")
+        config = {"name": args.name, "mlflow": {"tracking_uri": args.tracking_uri}}
+        target = _tracking_target(config, results)
+        target.write(Path(args.experiment_out))
+    runs = log_studies(target, studies, trials=args.trials)
+    write_json(args.out, runs, indent=1)
+    return 0
+
+
 def cmd_aggregate(args: argparse.Namespace) -> int:
     import json
 
@@ -193,12 +254,23 @@ def cmd_log_analysis(args: argparse.Namespace) -> int:
     return 0
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, reading the package metadata only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from tunebench import __version__
+
+        print(f"tunebench {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tunebench`` argument parser."""
-    from tunebench import __version__
-
     parser = argparse.ArgumentParser(prog="tunebench", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"tunebench {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="validate an experiment config")
@@ -228,6 +300,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mlflow", help="JSON file written by init-mlflow")
     p.add_argument("--no-mlflow", action="store_true")
     p.set_defaults(func=cmd_run_study)
+
+    p = sub.add_parser(
+        "run-studies", help="run a chunk of studies one after another in this process"
+    )
+    p.add_argument("--cells", required=True, help="JSON list of cells (what the rules pass)")
+    p.add_argument("--results", default="results", help="the results directory")
+    p.add_argument("--mlflow", help="log each trial live: the JSON file written by init-mlflow")
+    p.set_defaults(func=cmd_run_studies)
+
+    p = sub.add_parser("log-studies", help="log finished studies to MLflow (once each)")
+    p.add_argument("studies", nargs="*", help="study directories")
+    p.add_argument("--matrix", help="JSON of the matrix axes: every study of it (see aggregate)")
+    p.add_argument("--results", default="results", help="the results directory")
+    p.add_argument("--mlflow", help="an existing store and experiment (init-mlflow's file)")
+    p.add_argument(
+        "--name", default="default", help="experiment to create if --mlflow is not given"
+    )
+    p.add_argument("--tracking-uri", help="store to use if --mlflow is not given")
+    p.add_argument(
+        "--experiment-out", help="without --mlflow: where to write the store and experiment"
+    )
+    p.add_argument(
+        "--trials",
+        choices=("auto", "nested", "steps"),
+        default="auto",
+        help="trials as nested runs or as steps of the study's run (auto: by task kind)",
+    )
+    p.add_argument("--out", required=True, help="JSON file: study directory -> MLflow run id")
+    p.set_defaults(func=cmd_log_studies)
 
     p = sub.add_parser("aggregate", help="concatenate per-study tables")
     p.add_argument("studies", nargs="*", help="study directories")
@@ -296,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves the machine
     args = build_parser().parse_args(argv)
-    if argv is None and args.command == "run-study":
+    if argv is None and args.command in ("run-study", "run-studies"):
         _fix_hash_seed()
     try:
         return args.func(args)

@@ -25,12 +25,12 @@ from tunebench.core.matrix import StudyCell
 from tunebench.frameworks import build_optimizer
 from tunebench.harness.provenance import provenance
 from tunebench.harness.recorder import Recorder, StudyKey
+from tunebench.harness.study_log import MARKER, flat_params, study_tags, trials_digest
 from tunebench.harness.tracking import MlflowTracker, TrackingTarget, redacted
 from tunebench.tasks import SPEC_KEYS, build_task
 
 __all__ = ["run_study"]
 
-MLFLOW_STATE = "mlflow_run.json"
 CELL_STATE = "cell.json"
 
 
@@ -50,23 +50,6 @@ def _prepare_study_dir(cell: StudyCell, out_dir: Path, progress: TextIO | None) 
             print(f"{out_dir}: the study's config changed; starting afresh", file=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     saved.write_text(json.dumps(current, sort_keys=True))
-
-
-def _parent_tags(key: StudyKey) -> dict[str, str]:
-    return {"tunebench.role": "study", **{k: str(v) for k, v in asdict(key).items()}}
-
-
-def _flat_params(cell: StudyCell) -> dict[str, Any]:
-    flat: dict[str, Any] = {"seed": cell.seed, "threads": cell.threads}
-    if cell.trial_timeout_s is not None:
-        flat["trial_timeout_s"] = cell.trial_timeout_s
-    for prefix, spec in (
-        ("task", cell.task_spec),
-        ("optimizer", cell.optimizer_spec),
-        ("budget", cell.budget_spec),
-    ):
-        flat.update({f"{prefix}.{k}": v for k, v in spec.items()})
-    return flat
 
 
 def _summary(trials: pd.DataFrame) -> dict[str, float]:
@@ -112,7 +95,7 @@ def run_study(
     )
     tracker = MlflowTracker(tracking) if tracking is not None else None
     _prepare_study_dir(cell, out_dir, progress)
-    mlflow_state = out_dir / MLFLOW_STATE
+    marker = out_dir / MARKER
     recorder = Recorder(
         out_dir,
         key,
@@ -123,16 +106,21 @@ def run_study(
         trial_timeout_s=cell.trial_timeout_s,
     )
     if tracker is not None:
-        previous = json.loads(mlflow_state.read_text()) if mlflow_state.exists() else {}
+        previous = json.loads(marker.read_text()) if marker.exists() else {}
         same_store = previous.get("tracking_uri") == tracking.tracking_uri
         tracker.start_study(
             key.label,
-            tags=_parent_tags(key),
-            params=_flat_params(cell),
+            tags=study_tags(asdict(key), out_dir),
+            params=flat_params(asdict(cell)),
             resume_run_id=previous.get("parent_run_id") if same_store else None,
         )
-        state = {"tracking_uri": tracking.tracking_uri, "parent_run_id": tracker.parent_run_id}
-        mlflow_state.write_text(json.dumps(state))
+        state = {
+            "tracking_uri": tracking.tracking_uri,
+            "experiment_id": tracking.experiment_id,
+            "parent_run_id": tracker.parent_run_id,
+            "complete": False,
+        }
+        write_json(marker, state)
         recorder.tracker = tracker
         recorder.sync_tracker()
     resumed_from = recorder.n_trials
@@ -171,4 +159,5 @@ def run_study(
         tracker.finish_study(
             summary["results"], artifacts=[study_json, out_dir / "trials.parquet"]
         )
+        write_json(marker, {**state, "complete": True, "digest": trials_digest(out_dir)})
     return summary

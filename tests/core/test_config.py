@@ -54,8 +54,10 @@ def test_defaults_are_filled_and_input_not_modified():
     assert raw == SMOKE
     assert config["optimizers"]["random"]["pruner"] == "none"
     assert config["optimizers"]["hyperopt-tpe"]["algo"] == "tpe"
-    assert config["mlflow"] == {"tracking_uri": None}
+    assert config["mlflow"] == {"tracking_uri": None, "logging": "after", "trials": "auto"}
     assert config["threads"] == 1
+    assert config["studies_per_job"] == "auto"
+    assert config["tune_resources"] == {"mem_mb": 4000, "runtime": 120}
 
 
 @pytest.mark.parametrize(
@@ -95,6 +97,10 @@ def test_defaults_are_filled_and_input_not_modified():
         ("analysis.primary_budget", {"epochs": 5, "seconds": 2}, "analysis.primary_budget: {"),
         ("colour", "red", "<config>: Additional properties are not allowed ('colour'"),
         ("budgets.t6", {"epochs": 30}, "budgets.t6: an epochs budget needs tasks that train"),
+        ("studies_per_job", 0, "studies_per_job: 0 is less than the minimum of 1"),
+        ("mlflow", {"logging": "sometimes"}, "mlflow.logging: 'sometimes' is not one of"),
+        ("mlflow", {"logging": "live", "trials": "steps"}, "mlflow.trials: steps needs"),
+        ("tune_resources", {"mem_mb": 1.5}, "tune_resources.mem_mb: 1.5 is not of type 'integer'"),
     ],
 )
 def test_mistakes_are_one_line_errors_naming_the_key(path, value, expected):

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -52,3 +53,22 @@ def sorted_trials(results: Path) -> pd.DataFrame:
     """The aggregated trial table in a stable order."""
     trials = pd.read_parquet(results / "trials.parquet")
     return trials.sort_values(SMOKE_STUDY_COLUMNS).reset_index(drop=True)
+
+
+def logged_trials(client: Any, experiment_name: str) -> dict[str, int]:
+    """Trials each study run holds in MLflow (child runs, or steps of its run), by run name."""
+    experiment = client.get_experiment_by_name(experiment_name)
+    runs = client.search_runs([experiment.experiment_id], max_results=10000)
+    children: dict[str, int] = {}
+    for run in runs:
+        parent = run.data.tags.get("mlflow.parentRunId")
+        if parent is not None:
+            children[parent] = children.get(parent, 0) + 1
+    counts = {}
+    for run in runs:
+        if run.data.tags.get("tunebench.role") != "study":
+            continue
+        steps = client.get_metric_history(run.info.run_id, "objective_s")
+        assert not (steps and run.info.run_id in children), "trials logged both ways"
+        counts[run.info.run_name] = children.get(run.info.run_id, 0) or len(steps)
+    return counts

@@ -15,13 +15,23 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from tests.helpers.workflow import ROOT, checkout, environment, snakemake, sorted_trials
+from tests.helpers.workflow import (
+    ROOT,
+    checkout,
+    environment,
+    logged_trials,
+    snakemake,
+    sorted_trials,
+)
+from tunebench.core.config import load_config, validate_config
+from tunebench.core.matrix import chunk_cells, expand_matrix
 from tunebench.core.outputs import FIGURE_FILES, STATS_FILES, SUMMARY_FILE
 
 pytestmark = pytest.mark.xdist_group("smoke")
 
 
 SMOKE = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+SMOKE_CONFIG = validate_config(load_config(ROOT / "config" / "smoke.yaml"))
 N_STUDIES = len(SMOKE["tasks"]) * len(SMOKE["optimizers"]) * SMOKE["seeds"]
 N_TRIALS = SMOKE["budgets"]["t6"]["trials"]
 
@@ -73,17 +83,17 @@ def test_smoke_workflow_end_to_end(local_smoke):
     client = MlflowClient(f"sqlite:///{results / 'mlflow' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("smoke")
     runs = client.search_runs([experiment.experiment_id], max_results=10000)
-    parents = [r for r in runs if r.data.tags.get("tunebench.role") == "study"]
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    assert len(parents) == n_studies
-    assert len(children) == n_studies * n_trials
+    logged = logged_trials(client, "smoke")  # branin's trials as steps, the others nested
+    assert len(logged) == n_studies and set(logged.values()) == {n_trials}
+    nested = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(nested) == len(trials[trials["task"] != "branin"])
     (analysis,) = [r for r in runs if r.data.tags.get("tunebench.role") == "analysis"]
-    logged = {
+    artifacts = {
         f.path
         for folder in ("stats", "figures")
         for f in client.list_artifacts(analysis.info.run_id, folder)
     }
-    assert {"stats/pairwise.csv", "figures/anytime_trials.png"} <= logged
+    assert {"stats/pairwise.csv", "figures/anytime_trials.png"} <= artifacts
 
     report = snakemake(
         work, "--configfile", "config/smoke.yaml", "--report", "results/report.html"
@@ -165,6 +175,9 @@ def test_smoke_workflow_through_slurm(slurm, mlflow_server, local_smoke, tmp_pat
         "slurm-overlay",
         "--configfile",
         "config/smoke.yaml",
+        "--config",
+        "mlflow={logging: live}",  # each tuning job logs its trials to the server as they end
+        "tune_resources={mem_mb: 1500, runtime: 30}",  # what the one-node test SLURM has
         env=environment(MLFLOW_TRACKING_URI=mlflow_server),
         timeout=1200,
     )
@@ -172,16 +185,18 @@ def test_smoke_workflow_through_slurm(slurm, mlflow_server, local_smoke, tmp_pat
     assert run.returncode == 0, log[-4000:]
 
     submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)", log)
-    studies = [(job, path) for job, path in submitted if "rule_tune_study" in path]
-    assert len({path.rsplit("/", 2)[-2] for _, path in studies}) == N_STUDIES
-    local_jobs = re.findall(r"localrule (\w+)", log)
-    assert "tune_study" not in local_jobs  # every study went through sbatch
+    chunks = {f"tune_{c.name}": c for c in chunk_cells(SMOKE_CONFIG, expand_matrix(SMOKE_CONFIG))}
+    tuned = {re.search(r"rule_(tune_[^/]+)", path).group(1): job for job, path in submitted
+             if "rule_tune_" in path}  # fmt: skip
+    assert set(tuned) == set(chunks)  # every chunk of studies went through sbatch
+    assert not [j for j in re.findall(r"localrule (\S+):", log) if j.startswith("tune_")]
 
-    for job, path in studies:  # torch studies asked SLURM for a GPU, the others did not
+    for rule, job in tuned.items():  # torch studies asked SLURM for a GPU, the others did not
         shown = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True)
         tres = re.search(r"TresPerJob=(\S+)", shown.stdout)
         wants_gpu = bool(tres and "gpu" in tres.group(1))
-        assert wants_gpu == ("digits-mlp" in path), (path, shown.stdout[-500:])
+        torch = chunks[rule].cells[0].task_spec["kind"] == "torch"
+        assert wants_gpu == torch, (rule, shown.stdout[-500:])
 
     columns = ["task", "optimizer", "seed", "trial", "status", "params", "epochs"]
     ours = sorted_trials(work / "results")

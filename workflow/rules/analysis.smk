@@ -7,6 +7,8 @@ rule aggregate_trials:
         curves="results/curves.parquet",
     log:
         "results/logs/aggregate_trials.log",
+    benchmark:
+        "results/benchmarks/aggregate_trials.tsv"
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -30,6 +32,8 @@ rule compare_optimizers:
         ],
     log:
         "results/logs/compare_optimizers.log",
+    benchmark:
+        "results/benchmarks/compare_optimizers.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 4
@@ -61,6 +65,8 @@ rule plot_comparison:
         ],
     log:
         "results/logs/plot_comparison.log",
+    benchmark:
+        "results/benchmarks/plot_comparison.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 4
@@ -79,6 +85,8 @@ rule summarise_comparison:
         ),
     log:
         "results/logs/summarise_comparison.log",
+    benchmark:
+        "results/benchmarks/summarise_comparison.tsv"
     conda:
         "../../envs/analysis.yaml"
     shell:
@@ -88,6 +96,7 @@ rule summarise_comparison:
 rule log_analysis:
     input:
         mlflow="results/mlflow/experiment.json",
+        runs=logged_runs(),
         stats=rules.compare_optimizers.output,
         figures=rules.plot_comparison.output,
         summary=rules.summarise_comparison.output,
@@ -95,6 +104,8 @@ rule log_analysis:
         "results/mlflow/analysis_run.json",
     log:
         "results/logs/log_analysis.log",
+    benchmark:
+        "results/benchmarks/log_analysis.tsv"
     conda:
         "../../envs/analysis.yaml"
     params:

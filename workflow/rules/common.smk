@@ -1,10 +1,10 @@
 import json
-import re
+import shlex
 
 from snakemake.utils import validate
 
 from tunebench.core.config import ConfigError, load_config, validate_config
-from tunebench.core.matrix import expand_matrix, matrix_axes
+from tunebench.core.matrix import chunk_cells, expand_matrix, matrix_axes
 from tunebench.core.outputs import (
     FIGURE_CAPTIONS,
     FIGURE_CATEGORIES,
@@ -23,7 +23,21 @@ except ConfigError as error:
 validate(config, schema="../schemas/config.schema.yaml")
 
 CELLS = {(c.task, c.optimizer, c.budget, str(c.seed)): c for c in expand_matrix(config)}
+CHUNKS = chunk_cells(config, list(CELLS.values()))
+# Finished studies are logged to MLflow by jobs of at most LOG_STUDIES_PER_JOB studies (whole
+# chunks), each paying MLflow's import once; the first creates the store.
+LOG_STUDIES_PER_JOB = 256
+LOG_GROUPS = [[]]
+for _chunk in CHUNKS:
+    if (
+        LOG_GROUPS[-1]
+        and sum(len(c.cells) for c in LOG_GROUPS[-1]) >= LOG_STUDIES_PER_JOB
+    ):
+        LOG_GROUPS.append([])
+    LOG_GROUPS[-1].append(_chunk)
 STUDY = "results/studies/{task}/{optimizer}/{budget}/seed{seed}"
+STUDY_OUTPUTS = ("trials.parquet", "curves.parquet", "study.json")
+LIVE_MLFLOW = config["mlflow"]["logging"] == "live"
 PRIMARY = config["analysis"]["primary_budget"]
 if isinstance(PRIMARY, dict):
     PRIMARY_BUDGET = PRIMARY.get("budget") or next(iter(config["budgets"]))
@@ -33,38 +47,39 @@ else:
     PRIMARY_AT = ""
 
 
-def _alternatives(names):
-    return "|".join(re.escape(name) for name in names)
+def chunk_outputs(chunk):
+    """The files every study of ``chunk`` writes."""
+    return [
+        f"{cell.study_dir()}/{name}" for cell in chunk.cells for name in STUDY_OUTPUTS
+    ]
 
 
-wildcard_constraints:
-    task=_alternatives(config["tasks"]),
-    optimizer=_alternatives(config["optimizers"]),
-    budget=_alternatives(config["budgets"]),
-    seed=r"\d+",
+def chunk_env(chunk):
+    """The conda env of the chunk's framework."""
+    return f"../../envs/{chunk.cells[0].optimizer_spec['framework']}.yaml"
 
 
-def cell_json(wildcards):
-    """The study's cell (task, optimizer, budget specs and seed) as JSON for run-study."""
-    key = (wildcards.task, wildcards.optimizer, wildcards.budget, wildcards.seed)
-    return CELLS[key].to_json()
-
-
-def framework_env(wildcards):
-    """The conda env of the study's framework."""
-    framework = config["optimizers"][wildcards.optimizer]["framework"]
-    return f"../../envs/{framework}.yaml"
-
-
-def study_threads(wildcards):
+def chunk_threads(chunk):
     """The job's threads: the config's, or the optimizer's worker count if that is more."""
-    workers = config["optimizers"][wildcards.optimizer].get("workers", 1)
-    return max(config["threads"], workers)
+    return max(config["threads"], chunk.cells[0].optimizer_spec.get("workers", 1))
 
 
-def uses_gpu(wildcards):
-    """1 for torch tasks (they use a GPU where the executor grants one), else 0."""
-    return int(config["tasks"][wildcards.task]["kind"] == "torch")
+def chunk_resources(chunk):
+    """``tune_resources`` with the runtime per study times the studies, and a GPU for torch."""
+    resources = dict(config["tune_resources"])
+    resources["runtime"] = resources.get("runtime", 120) * len(chunk.cells)
+    resources["gpu"] = int(chunk.cells[0].task_spec["kind"] == "torch")
+    return resources
+
+
+def group_study_dirs(group):
+    """The study directories of a log group (a list of chunks)."""
+    return [str(cell.study_dir()) for chunk in group for cell in chunk.cells]
+
+
+def logged_runs():
+    """The files the MLflow log jobs write: study directory -> run id, one per log group."""
+    return [f"results/mlflow/runs/{g}.json" for g in range(len(LOG_GROUPS))]
 
 
 def study_dirs():
@@ -82,6 +97,7 @@ def all_outputs():
     return [
         "results/trials.parquet",
         "results/curves.parquet",
+        *logged_runs(),
         *[f"results/stats/{name}" for name in STATS_FILES],
         *[f"results/figures/{name}" for name in FIGURE_FILES],
         f"results/{SUMMARY_FILE}",

@@ -1,39 +1,83 @@
-rule init_mlflow:
-    output:
-        "results/mlflow/experiment.json",
-    log:
-        "results/logs/init_mlflow.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        name=config["name"],
-        uri=config["mlflow"]["tracking_uri"] or "",
-    shell:
-        "tunebench init-mlflow --name {params.name:q} --tracking-uri={params.uri:q}"
-        " --results results --out {output} > {log} 2>&1"
+if LIVE_MLFLOW:
+
+    rule init_mlflow:
+        output:
+            "results/mlflow/experiment.json",
+        log:
+            "results/logs/init_mlflow.log",
+        conda:
+            "../../envs/analysis.yaml"
+        params:
+            name=config["name"],
+            uri=config["mlflow"]["tracking_uri"] or "",
+        shell:
+            "tunebench init-mlflow --name {params.name:q} --tracking-uri={params.uri:q}"
+            " --results results --out {output} > {log} 2>&1"
 
 
-rule tune_study:
-    input:
-        mlflow="results/mlflow/experiment.json",
-    output:
-        trials=f"{STUDY}/trials.parquet",
-        curves=f"{STUDY}/curves.parquet",
-        meta=f"{STUDY}/study.json",
-    log:
-        "results/logs/tune_study/{task}/{optimizer}/{budget}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/tune_study/{task}/{optimizer}/{budget}/seed{seed}.tsv"
-    conda:
-        framework_env
-    threads: study_threads
-    resources:
-        mem_mb=4000,
-        runtime=120,
-        gpu=uses_gpu,
-    params:
-        cell=cell_json,
-        study_dir=STUDY,
-    shell:
-        "tunebench run-study --cell {params.cell:q} --out {params.study_dir}"
-        " --mlflow {input.mlflow} > {log} 2>&1"
+# One job per chunk of studies (core.matrix.chunk_cells): the studies run one after another in
+# one process, each in its own directory with its own journal, so a rerun redoes only the
+# chunks with a missing or unfinished study, and those resume where they stopped.
+for chunk in CHUNKS:
+
+    rule:
+        name:
+            f"tune_{chunk.name}"
+        input:
+            **({"mlflow": "results/mlflow/experiment.json"} if LIVE_MLFLOW else {}),
+        output:
+            chunk_outputs(chunk),
+        log:
+            f"results/logs/tune/{chunk.name}.log",
+        benchmark:
+            f"results/benchmarks/tune/{chunk.name}.tsv"
+        conda:
+            chunk_env(chunk)
+        threads: chunk_threads(chunk)
+        resources:
+            **chunk_resources(chunk),
+        params:
+            cells=chunk.to_json(),
+            mlflow=" --mlflow results/mlflow/experiment.json" if LIVE_MLFLOW else "",
+        shell:
+            "PYTHONHASHSEED=0 tunebench run-studies --cells {params.cells:q} --results results"
+            "{params.mlflow} > {log} 2>&1"
+
+
+# MLflow: each job logs the finished studies of its chunks (harness/study_log.py). Without live
+# logging the first job creates the store and the experiment, and the others wait for it.
+for g, group in enumerate(LOG_GROUPS):
+    creates_store = g == 0 and not LIVE_MLFLOW
+
+    rule:
+        name:
+            f"log_mlflow_{g}"
+        input:
+            [f"{d}/{name}" for d in group_study_dirs(group) for name in STUDY_OUTPUTS],
+            **({} if creates_store else {"mlflow": "results/mlflow/experiment.json"}),
+        output:
+            **(
+                {"experiment": "results/mlflow/experiment.json"}
+                if creates_store
+                else {}
+            ),
+            runs=f"results/mlflow/runs/{g}.json",
+        log:
+            f"results/logs/log_mlflow/{g}.log",
+        benchmark:
+            f"results/benchmarks/log_mlflow/{g}.tsv"
+        conda:
+            "../../envs/analysis.yaml"
+        params:
+            studies=" ".join(group_study_dirs(group)),
+            trials=config["mlflow"]["trials"],
+            store=(
+                f"--name {config['name']}"
+                f" --tracking-uri={shlex.quote(config['mlflow']['tracking_uri'] or '')}"
+                " --experiment-out results/mlflow/experiment.json"
+                if creates_store
+                else "--mlflow results/mlflow/experiment.json"
+            ),
+        shell:
+            "tunebench log-studies {params.studies} --results results"
+            " --trials {params.trials} {params.store} --out {output.runs} > {log} 2>&1"

@@ -200,6 +200,12 @@ def _check_semantics(config: dict[str, Any]) -> None:
             f"budgets.{epoch_budgets[0]}: an epochs budget needs tasks that train in epochs; "
             f"{no_epochs} do not (use trials or seconds, or a separate config)"
         )
+    mlflow = config["mlflow"]
+    if mlflow["logging"] == "live" and mlflow["trials"] == "steps":
+        raise ConfigError(
+            "mlflow.trials: steps needs mlflow.logging: after (live logging makes a nested run "
+            "per trial)"
+        )
     for group, tasks in config["comparisons"].items():
         unknown = [t for t in tasks if t not in config["tasks"]]
         if unknown:

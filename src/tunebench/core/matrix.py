@@ -1,14 +1,31 @@
-"""The experiment matrix: one :class:`StudyCell` per task × optimizer × budget × seed."""
+"""The experiment matrix: one :class:`StudyCell` per task × optimizer × budget × seed, and the
+:class:`StudyChunk` s of cells that one tuning job runs in one process."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StudyCell", "cell_of", "expand_matrix", "matrix_axes", "seeds_of", "study_dirs"]
+__all__ = [
+    "AUTO_STUDIES_PER_JOB",
+    "StudyCell",
+    "StudyChunk",
+    "cell_of",
+    "chunk_cells",
+    "expand_matrix",
+    "matrix_axes",
+    "seeds_of",
+    "study_dirs",
+]
+
+# ``studies_per_job: auto``: studies per tuning job by task kind (others: ``"default"``). A
+# torch study may hold a GPU for hours; the others run in seconds, where the job's start-up
+# (interpreter, imports) would dominate if every study paid it.
+AUTO_STUDIES_PER_JOB: dict[str, int] = {"torch": 1, "default": 16}
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,56 @@ class StudyCell:
     def study_dir(self, results: str | Path = "results") -> Path:
         """``results/studies/{task}/{optimizer}/{budget}/seed{seed}``."""
         return _study_dir(results, self.task, self.optimizer, self.budget, self.seed)
+
+
+@dataclass(frozen=True)
+class StudyChunk:
+    """Studies that one tuning job runs one after another (each keeps its own directory).
+
+    ``name`` is unique in the matrix and stable for the same config: ``{optimizer}.{budget}.{k}``
+    with ``k`` counting the chunks of that optimizer and budget.
+    """
+
+    name: str
+    cells: tuple[StudyCell, ...]
+
+    def to_json(self) -> str:
+        """The cells as a compact JSON list (what ``tunebench run-studies --cells`` takes)."""
+        return "[" + ",".join(cell.to_json() for cell in self.cells) + "]"
+
+    @staticmethod
+    def cells_from_json(text: str) -> list[StudyCell]:
+        """The inverse of :meth:`to_json`."""
+        return [StudyCell(**fields) for fields in json.loads(text)]
+
+
+def chunk_cells(config: Mapping[str, Any], cells: list[StudyCell]) -> list[StudyChunk]:
+    """Group ``cells`` (in matrix order) into the chunks that tuning jobs run.
+
+    A chunk holds studies of one optimizer, one budget and one task kind, at most
+    ``studies_per_job`` of them (``auto``: :data:`AUTO_STUDIES_PER_JOB`), split evenly: 20
+    studies at 16 per job make two jobs of 10. The chunking depends on the config only, so a
+    rerun finds the jobs it made before.
+    """
+    setting = config.get("studies_per_job", "auto")
+    groups: dict[tuple[str, str, str], list[StudyCell]] = {}
+    for cell in cells:
+        kind = str(cell.task_spec.get("kind", ""))
+        groups.setdefault((cell.optimizer, cell.budget, kind), []).append(cell)
+    per_group: dict[tuple[str, str], int] = {}
+    chunks = []
+    for (optimizer, budget, kind), members in groups.items():
+        if setting == "auto":
+            size = AUTO_STUDIES_PER_JOB.get(kind, AUTO_STUDIES_PER_JOB["default"])
+        else:
+            size = int(setting)
+        n_chunks = -(-len(members) // size)
+        bounds = [round(i * len(members) / n_chunks) for i in range(n_chunks + 1)]
+        for lo, hi in itertools.pairwise(bounds):
+            k = per_group.get((optimizer, budget), 0)
+            per_group[(optimizer, budget)] = k + 1
+            chunks.append(StudyChunk(f"{optimizer}.{budget}.{k}", tuple(members[lo:hi])))
+    return chunks
 
 
 def _study_dir(results: str | Path, task: str, optimizer: str, budget: str, seed: int) -> Path:

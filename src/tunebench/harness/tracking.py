@@ -1,16 +1,18 @@
-"""MLflow logging: one parent run per study, one nested child run per trial, batched.
+"""MLflow logging: one parent run per study, its trials as nested child runs or as steps.
 
-The store is created once, before any tuning job starts (:func:`init_experiment`): a fresh
-SQLite store opened by several processes at once is corrupted for good. Jobs then receive the
-tracking URI and experiment id and only ever add runs. With a tracking server, trial runs are
-logged by a background thread while the next trial runs (the study's journal stays the truth: a
-rerun logs whatever a killed job had not); a local SQLite store commits in WAL mode
+The store is created once, by one process (:func:`init_experiment`): a fresh SQLite store opened
+by several processes at once is corrupted for good. Other processes receive the tracking URI and
+experiment id and only ever add runs: the job that logs finished studies
+(:mod:`tunebench.harness.study_log`) or, with live logging, each tuning job. Live trial runs go
+through a background thread when the store is a tracking server (the study's journal stays the
+truth: a rerun logs whatever a killed job had not); a local SQLite store commits in WAL mode
 (:mod:`tunebench.harness._sqlite_store`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
 import threading
@@ -188,6 +190,7 @@ class MlflowTracker:
         tags: Mapping[str, str],
         params: Mapping[str, Any],
         resume_run_id: str | None = None,
+        start_time_ms: int | None = None,
     ) -> str:
         """Open the study's parent run (or reopen ``resume_run_id``) and return its id."""
         if resume_run_id is not None:
@@ -195,7 +198,7 @@ class MlflowTracker:
             self.parent_run_id = resume_run_id
             return resume_run_id
         run = self._client.create_run(
-            self.target.experiment_id, tags=dict(tags), run_name=run_name
+            self.target.experiment_id, start_time=start_time_ms, tags=dict(tags), run_name=run_name
         )
         self.parent_run_id = run.info.run_id
         self._log_batch(self.parent_run_id, metrics=[], params=params, tags={})
@@ -227,6 +230,69 @@ class MlflowTracker:
             token = page.token
             if not token:
                 return found
+
+    def study_runs(self) -> dict[str, list[str]]:
+        """The study runs of the experiment by study directory (tag ``tunebench.study_dir``)."""
+        found: dict[str, list[str]] = {}
+        token = None
+        while True:
+            page = self._client.search_runs(
+                [self.target.experiment_id],
+                filter_string="tags.`tunebench.role` = 'study'",
+                max_results=1000,
+                page_token=token,
+            )
+            for run in page:
+                study_dir = run.data.tags.get("tunebench.study_dir")
+                if study_dir is not None:
+                    found.setdefault(study_dir, []).append(run.info.run_id)
+            token = page.token
+            if not token:
+                return found
+
+    def delete_study_run(self, run_id: str) -> None:
+        """Delete a study's run and its trial runs (before the study is logged again)."""
+        token = None
+        while True:
+            page = self._client.search_runs(
+                [self.target.experiment_id],
+                filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'",
+                max_results=1000,
+                page_token=token,
+            )
+            for child in page:
+                self._client.delete_run(child.info.run_id)
+            token = page.token
+            if not token:
+                break
+        self._client.delete_run(run_id)
+
+    def log_trial_steps(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Log trials as metrics of the study's run at step = trial number.
+
+        ``value`` (not for failed trials), ``best_value`` (the best so far: MLflow charts it as
+        the anytime curve), ``objective_s`` and ``cum_seconds``, at the time each trial ended.
+        """
+        from mlflow.entities import Metric
+
+        assert self.parent_run_id is not None, "start_study() first"
+        metrics = []
+        best = math.nan
+        for row in rows:
+            step, at = int(row["trial"]), int(row["t_end"] * 1000)
+            value = float(row["value"])
+            if row["status"] != "failed" and math.isfinite(value):
+                metrics.append(Metric("value", value, at, step))
+                if row["status"] == "complete":
+                    better = value < best if row["direction"] == "minimize" else value > best
+                    best = value if math.isnan(best) or better else best
+            if not math.isnan(best):
+                metrics.append(Metric("best_value", best, at, step))
+            metrics += [
+                Metric("objective_s", float(row["objective_s"]), at, step),
+                Metric("cum_seconds", float(row["cum_seconds"]), at, step),
+            ]
+        self._log_batch(self.parent_run_id, metrics=metrics)
 
     def log_trial(self, row: Mapping[str, Any], curve: Sequence[Mapping[str, float]]) -> None:
         """Log the trial as a child run (queued for the worker thread, if there is one)."""
@@ -280,6 +346,7 @@ class MlflowTracker:
         metrics: Mapping[str, float],
         artifacts: Sequence[Path] = (),
         status: str = "FINISHED",
+        end_time_ms: int | None = None,
     ) -> None:
         """Wait for the queued trials, log the study's summary metrics and artifacts and close
         the parent run."""
@@ -295,7 +362,7 @@ class MlflowTracker:
         self._log_batch(self.parent_run_id, metrics=batch)
         for path in artifacts:
             self._client.log_artifact(self.parent_run_id, str(path))
-        self._client.set_terminated(self.parent_run_id, status=status)
+        self._client.set_terminated(self.parent_run_id, status=status, end_time=end_time_ms)
 
     def _log_batch(
         self,

@@ -1,0 +1,157 @@
+"""MLflow logging of finished studies, read back from their files (``mlflow.logging: after``).
+
+One job per experiment imports MLflow once and logs every study that is not in the store yet:
+a run per study (tags, parameters, summary metrics, ``study.json`` and ``trials.parquet`` as
+artifacts) holding its trials either as nested child runs or as metrics at step = trial
+(:func:`trials_mode`). Each study directory keeps a marker (:data:`MARKER`) with its run id and
+a digest of the trial table it logged, so a rerun skips what is logged, and a study that was
+rerun, extended or half-logged by a killed job has its old run deleted and is logged afresh:
+every trial is in the store exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from tunebench.core.files import write_json
+from tunebench.core.tables import CURVE_KEYS
+from tunebench.harness.tracking import MlflowTracker, TrackingTarget
+
+__all__ = [
+    "MARKER",
+    "NESTED_KINDS",
+    "flat_params",
+    "log_studies",
+    "study_tags",
+    "trials_digest",
+    "trials_mode",
+]
+
+MARKER = "mlflow_run.json"
+# Task kinds whose trials take long enough (seconds) that a child run each (~40 ms) is cheap.
+NESTED_KINDS = frozenset({"sklearn", "torch"})
+
+
+def trials_mode(setting: str, task_kind: str) -> str:
+    """``nested`` or ``steps`` for a study of ``task_kind`` under ``mlflow.trials: setting``."""
+    if setting == "auto":
+        return "nested" if task_kind in NESTED_KINDS else "steps"
+    if setting not in ("nested", "steps"):
+        raise ValueError(f"mlflow.trials: unknown mode {setting!r} (auto, nested or steps)")
+    return setting
+
+
+def trials_digest(study_dir: Path) -> str:
+    """SHA-256 of the study's ``trials.parquet`` (what a marker says was logged)."""
+    return hashlib.sha256((study_dir / "trials.parquet").read_bytes()).hexdigest()
+
+
+def study_tags(key: Mapping[str, Any], study_dir: Path) -> dict[str, str]:
+    """Tags of a study's run: its role, its key and its directory (absolute)."""
+    return {
+        "tunebench.role": "study",
+        "tunebench.study_dir": str(study_dir.resolve()),
+        **{k: str(v) for k, v in key.items()},
+    }
+
+
+def flat_params(cell: Mapping[str, Any]) -> dict[str, Any]:
+    """The study's cell as flat MLflow parameters (``task.model``, ``optimizer.sampler``, ...)."""
+    flat: dict[str, Any] = {"seed": cell["seed"], "threads": cell["threads"]}
+    if cell.get("trial_timeout_s") is not None:
+        flat["trial_timeout_s"] = cell["trial_timeout_s"]
+    for prefix in ("task", "optimizer", "budget"):
+        flat.update({f"{prefix}.{k}": v for k, v in cell[f"{prefix}_spec"].items()})
+    return flat
+
+
+def _read_marker(study_dir: Path) -> dict[str, Any]:
+    path = study_dir / MARKER
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _is_logged(marker: Mapping[str, Any], target: TrackingTarget, study_dir: Path) -> bool:
+    return (
+        marker.get("complete") is True
+        and marker.get("tracking_uri") == target.tracking_uri
+        and marker.get("experiment_id") == target.experiment_id
+        and marker.get("digest") == trials_digest(study_dir)
+    )
+
+
+def log_studies(
+    target: TrackingTarget,
+    study_dirs: Sequence[Path],
+    *,
+    trials: str = "auto",
+    progress: TextIO | None = sys.stderr,
+) -> dict[str, str]:
+    """Log every study in ``study_dirs`` that the store does not hold as it is now.
+
+    Returns ``{study_dir: run_id}`` for all of them (logged now or before).
+    """
+    import pandas as pd
+
+    tracker = MlflowTracker(target, background=False)
+    runs: dict[str, str] = {}
+    stale = tracker.study_runs()  # study_dir -> run ids already in the experiment
+    logged = skipped = 0
+    for study_dir in map(Path, study_dirs):
+        marker = _read_marker(study_dir)
+        absolute = str(study_dir.resolve())
+        if _is_logged(marker, target, study_dir) and marker.get("parent_run_id"):
+            runs[str(study_dir)] = marker["parent_run_id"]
+            skipped += 1
+            continue
+        summary = json.loads((study_dir / "study.json").read_text())
+        table = pd.read_parquet(study_dir / "trials.parquet")
+        for run_id in stale.get(absolute, []):
+            tracker.delete_study_run(run_id)
+        cell, timings = summary["cell"], summary["timings"]
+        run_id = tracker.start_study(
+            f"{cell['task']}/{cell['optimizer']}/{cell['budget']}/seed{cell['seed']}",
+            tags=study_tags(summary["study"], study_dir),
+            params=flat_params(cell),
+            start_time_ms=int(timings["started"] * 1000),
+        )
+        marker = {
+            "tracking_uri": target.tracking_uri,
+            "experiment_id": target.experiment_id,
+            "parent_run_id": run_id,
+            "complete": False,
+        }
+        write_json(study_dir / MARKER, marker)
+        mode = trials_mode(trials, str(cell["task_spec"].get("kind", "")))
+        if mode == "nested":
+            curves = pd.read_parquet(study_dir / "curves.parquet")
+            by_trial = {t: g for t, g in curves.groupby("trial")} if len(curves) else {}
+            extra = [c for c in curves.columns if c not in CURVE_KEYS or c in ("epoch", "value")]
+            for row in table.to_dict("records"):
+                points = by_trial.get(row["trial"])
+                curve = [] if points is None else points[extra].to_dict("records")
+                tracker.log_trial(row, curve)
+        else:
+            tracker.log_trial_steps(table.to_dict("records"))
+        results = dict(summary["results"])
+        if mode == "steps":  # its history is the best-so-far curve, ending at the same value
+            results.pop("best_value")
+        tracker.finish_study(
+            results,
+            artifacts=[study_dir / "study.json", study_dir / "trials.parquet"],
+            end_time_ms=int(timings["finished"] * 1000),
+        )
+        marker.update(complete=True, digest=trials_digest(study_dir))
+        write_json(study_dir / MARKER, marker)
+        runs[str(study_dir)] = run_id
+        logged += 1
+    if progress is not None:
+        print(f"MLflow: {logged} studies logged, {skipped} already logged", file=progress)
+    return runs

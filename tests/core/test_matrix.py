@@ -1,0 +1,89 @@
+"""Tests of the experiment matrix and of its chunks (the studies one tuning job runs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tunebench.core.config import validate_config
+from tunebench.core.matrix import (
+    AUTO_STUDIES_PER_JOB,
+    StudyChunk,
+    chunk_cells,
+    expand_matrix,
+)
+
+
+def _config(seeds: int, studies_per_job: object = "auto") -> dict:
+    return validate_config(
+        {
+            "seeds": seeds,
+            "studies_per_job": studies_per_job,
+            "tasks": {
+                "branin": {"kind": "synthetic", "function": "branin"},
+                "rosen": {"kind": "synthetic", "function": "rosenbrock"},
+                "mlp": {"kind": "torch", "model": "mlp", "dataset": "digits", "max_epochs": 2},
+                "svc": {"kind": "sklearn", "model": "svc", "dataset": "breast_cancer"},
+            },
+            "optimizers": {
+                "tpe": {"framework": "optuna", "sampler": "tpe"},
+                "rs": {"framework": "optuna", "sampler": "random"},
+            },
+            "budgets": {"t10": {"trials": 10}, "t20": {"trials": 20}},
+        }
+    )
+
+
+def test_every_study_in_exactly_one_chunk_of_one_optimizer_budget_and_kind() -> None:
+    config = _config(seeds=5)
+    cells = expand_matrix(config)
+    chunks = chunk_cells(config, cells)
+    flat = [cell for chunk in chunks for cell in chunk.cells]
+    assert sorted(map(repr, flat)) == sorted(map(repr, cells))
+    assert len({chunk.name for chunk in chunks}) == len(chunks)
+    for chunk in chunks:
+        assert len({(c.optimizer, c.budget, c.task_spec["kind"]) for c in chunk.cells}) == 1
+
+
+def test_auto_runs_torch_alone_and_cheap_studies_together() -> None:
+    config = _config(seeds=5)
+    chunks = chunk_cells(config, expand_matrix(config))
+    sizes = {}
+    for chunk in chunks:
+        sizes.setdefault(chunk.cells[0].task_spec["kind"], set()).add(len(chunk.cells))
+    assert sizes["torch"] == {AUTO_STUDIES_PER_JOB["torch"]}
+    assert sizes["synthetic"] == {10}  # branin and rosen × 5 seeds: one job per optimizer, budget
+    assert sizes["sklearn"] == {5}
+
+
+@pytest.mark.parametrize(("n", "per_job", "expected"), [(20, 16, [10, 10]), (33, 16, [11] * 3)])
+def test_chunks_are_split_evenly(n: int, per_job: int, expected: list[int]) -> None:
+    config = _config(seeds=n, studies_per_job=per_job)
+    config["tasks"] = {"branin": config["tasks"]["branin"]}
+    config["optimizers"] = {"tpe": config["optimizers"]["tpe"]}
+    config["budgets"] = {"t10": config["budgets"]["t10"]}
+    chunks = chunk_cells(config, expand_matrix(config))
+    assert [len(c.cells) for c in chunks] == expected
+    assert [c.name for c in chunks] == [f"tpe.t10.{k}" for k in range(len(expected))]
+    assert [c.seed for chunk in chunks for c in chunk.cells] == list(range(n))
+
+
+def test_chunking_depends_on_the_config_only() -> None:
+    config = _config(seeds=3, studies_per_job=2)
+    first = chunk_cells(config, expand_matrix(config))
+    again = chunk_cells(_config(seeds=3, studies_per_job=2), expand_matrix(config))
+    assert first == again
+    assert all(len(c.cells) <= 2 for c in first)
+
+
+def test_chunk_json_round_trip() -> None:
+    config = _config(seeds=2)
+    chunk = chunk_cells(config, expand_matrix(config))[0]
+    assert tuple(StudyChunk.cells_from_json(chunk.to_json())) == chunk.cells
+
+
+@pytest.mark.parametrize("bad", [0, -1, "all", 1.5])
+def test_bad_studies_per_job_is_refused(bad: object) -> None:
+    from tunebench.core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="studies_per_job"):
+        _config(seeds=2, studies_per_job=bad)
