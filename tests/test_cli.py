@@ -1,9 +1,11 @@
-"""The ``tunebench`` command: running a chunk of studies in one process."""
+"""The ``tunebench`` command: running a chunk of studies in one process, and killing it."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,3 +54,53 @@ def test_a_failing_study_does_not_stop_the_chunk(tmp_path: Path) -> None:
     )
     assert (replace(CELL, seed=2).study_dir(tmp_path) / "trials.parquet").exists()
     assert not (broken.study_dir(tmp_path) / "trials.parquet").exists()
+
+
+def test_a_chunk_killed_mid_way_keeps_every_trial_once_in_tables_and_mlflow(tmp_path: Path):
+    """SIGKILL while the chunk's second study runs; the rerun finishes it and starts nothing
+    twice; logging afterwards puts each trial in MLflow once."""
+    from mlflow import MlflowClient
+
+    from tunebench.harness.study_log import log_studies
+    from tunebench.harness.tracking import init_experiment
+
+    svc = replace(
+        CELL,
+        task="cancer-svc",
+        task_spec={"kind": "sklearn", "model": "svc", "dataset": "breast_cancer"},
+        budget="t12",
+        budget_spec={"trials": 12},
+    )
+    cells = [replace(svc, seed=seed) for seed in range(3)]
+    chunk = StudyChunk("rs.t12.0", tuple(cells))
+    command = [sys.executable, "-m", "tunebench.cli", "run-studies", "--cells", chunk.to_json()]
+    command += ["--results", str(tmp_path)]
+    journal = cells[1].study_dir(tmp_path) / "journal.jsonl"
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not (journal.exists() and len(journal.read_text().splitlines()) >= 3):
+        assert proc.poll() is None and time.monotonic() < deadline, "the chunk ended too soon"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = pd.read_json(journal, lines=True)
+    assert 3 <= len(before) < 12
+    assert not (cells[2].study_dir(tmp_path) / "journal.jsonl").exists()
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    for cell in cells:
+        trials = pd.read_parquet(cell.study_dir(tmp_path) / "trials.parquet")
+        assert trials["trial"].tolist() == list(range(12))
+    resumed = pd.read_parquet(cells[1].study_dir(tmp_path) / "trials.parquet")
+    assert resumed["t_start"].head(len(before)).tolist() == before["t_start"].tolist()
+
+    target = init_experiment("kill", f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "art")
+    log_studies(target, [c.study_dir(tmp_path) for c in cells], progress=None)
+    runs = MlflowClient(target.tracking_uri).search_runs([target.experiment_id], max_results=500)
+    trials_logged = sorted(
+        (r.data.tags["mlflow.parentRunId"], int(r.data.tags["trial"]))
+        for r in runs
+        if "mlflow.parentRunId" in r.data.tags
+    )
+    assert len(trials_logged) == len(set(trials_logged)) == 36

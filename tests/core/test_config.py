@@ -96,6 +96,18 @@ def test_defaults_are_filled_and_input_not_modified():
         ),
         ("analysis.primary_budget", {"epochs": 5, "seconds": 2}, "analysis.primary_budget: {"),
         ("colour", "red", "<config>: Additional properties are not allowed ('colour'"),
+        (
+            "sedes",
+            3,
+            "<config>: Additional properties are not allowed ('sedes' was unexpected) "
+            "(did you mean 'seeds'?)",
+        ),
+        (
+            "analysis.baseline",
+            "randm",
+            "analysis.baseline: 'randm' is not an optimizer of the "
+            "config (did you mean 'random'?)",
+        ),
         ("budgets.t6", {"epochs": 30}, "budgets.t6: an epochs budget needs tasks that train"),
         ("studies_per_job", 0, "studies_per_job: 0 is less than the minimum of 1"),
         ("mlflow", {"logging": "sometimes"}, "mlflow.logging: 'sometimes' is not one of"),
@@ -299,3 +311,15 @@ def test_smac_entries(entry, error):
         return
     spec = validate_config(config)["optimizers"]["o"]
     assert build_optimizer("o", spec).algorithm == spec["facade"]
+
+
+def test_a_yaml_error_gives_the_parsers_message_and_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: x\nseeds: 2\ntasks:\n  branin: {kind: synthetic\noptimizers: {}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert message == (
+        f"{path}: not valid YAML: while parsing a flow mapping (line 4, column 11), "
+        "expected ',' or '}', but got ':' (line 5, column 11)"
+    )

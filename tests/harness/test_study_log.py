@@ -95,6 +95,9 @@ def test_nested_trials_are_child_runs(tmp_path, target) -> None:
     log_studies(target, dirs, trials="nested", progress=None)
     (run,) = _study_runs(target)
     assert _logged_trials(target, run) == list(range(8))
+    best = MlflowClient(target.tracking_uri).get_metric_history(run.info.run_id, "best_value")
+    table = pd.read_parquet(dirs[0] / "trials.parquet")
+    assert [m.value for m in best] == table["value"].cummin().tolist()  # charted on the study
 
 
 def test_a_rerun_study_replaces_its_run(tmp_path, target) -> None:
@@ -114,12 +117,12 @@ def test_a_killed_log_job_leaves_every_trial_once_after_the_rerun(
     calls = {"n": 0}
     real = MlflowTracker.log_trial_steps
 
-    def killed_on_second_study(self, rows):
+    def killed_on_second_study(self, rows, **options):
         calls["n"] += 1
         if calls["n"] == 2:
-            real(self, rows[:3])  # half of the study's trials reach the store
+            real(self, rows[:3], **options)  # half of the study's trials reach the store
             raise KeyboardInterrupt
-        real(self, rows)
+        real(self, rows, **options)
 
     monkeypatch.setattr(MlflowTracker, "log_trial_steps", killed_on_second_study)
     with pytest.raises(KeyboardInterrupt):

@@ -175,9 +175,7 @@ def test_smoke_workflow_through_slurm(slurm, mlflow_server, local_smoke, tmp_pat
         "slurm-overlay",
         "--configfile",
         "config/smoke.yaml",
-        "--config",
-        "mlflow={logging: live}",  # each tuning job logs its trials to the server as they end
-        "tune_resources={mem_mb: 1500, runtime: 30}",  # what the one-node test SLURM has
+        "slurm-overlay/experiment.yaml",  # live MLflow logging, the test SLURM's memory
         env=environment(MLFLOW_TRACKING_URI=mlflow_server),
         timeout=1200,
     )

@@ -8,6 +8,7 @@ zero, and references between sections. Defaults from the schema are filled in.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import sys
 from collections.abc import Mapping
@@ -81,9 +82,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
             _check_nodes(loader, node)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}") from None
+        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
     except ConfigError:
         raise
     except (RecursionError, ValueError) as exc:  # nested too deep; an int past 4300 digits
@@ -99,6 +98,25 @@ def load_config(path: str | Path) -> dict[str, Any]:
             "check files from elsewhere with `tunebench validate` first)"
         )
     return data
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """The parser's own words, with the line and column where it was (1-based)."""
+
+    def at(mark: Any) -> str:
+        return f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+
+    problem = (getattr(exc, "problem", None) or str(exc)) + at(getattr(exc, "problem_mark", None))
+    context = getattr(exc, "context", None)
+    if context:
+        problem = f"{context}{at(getattr(exc, 'context_mark', None))}, {problem}"
+    return _one_line(problem, 240)
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or nothing."""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def load_schema() -> dict[str, Any]:
@@ -174,13 +192,22 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
     error = best_match(errors, key=key)
     if error is not None:
-        raise ConfigError(f"{_path(error.absolute_path)}: {_one_line(error.message)}")
+        message = _one_line(error.message)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties", {})
+            unknown = [k for k in error.instance if k not in known]
+            if unknown:
+                message += _did_you_mean(str(unknown[0]), known)
+        raise ConfigError(f"{_path(error.absolute_path)}: {message}")
     _check_finite(checked)
-    _check_semantics(checked)
+    analysis = config.get("analysis")
+    _check_semantics(
+        checked, explicit_baseline=isinstance(analysis, Mapping) and "baseline" in analysis
+    )
     return checked
 
 
-def _check_semantics(config: dict[str, Any]) -> None:
+def _check_semantics(config: dict[str, Any], *, explicit_baseline: bool) -> None:
     from tunebench.core.space import SearchSpace, SpaceError
 
     for name, task in config["tasks"].items():
@@ -199,6 +226,13 @@ def _check_semantics(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"budgets.{epoch_budgets[0]}: an epochs budget needs tasks that train in epochs; "
             f"{no_epochs} do not (use trials or seconds, or a separate config)"
+        )
+    baseline = config["analysis"]["baseline"]
+    if explicit_baseline and baseline not in config["optimizers"]:
+        raise ConfigError(
+            f"analysis.baseline: {baseline!r} is not an optimizer of the config"
+            f"{_did_you_mean(baseline, config['optimizers'])} "
+            f"(choose from: {', '.join(config['optimizers'])})"
         )
     mlflow = config["mlflow"]
     if mlflow["logging"] == "live" and mlflow["trials"] == "steps":

@@ -130,19 +130,17 @@ def log_studies(
         }
         write_json(study_dir / MARKER, marker)
         mode = trials_mode(trials, str(cell["task_spec"].get("kind", "")))
+        rows = table.to_dict("records")
         if mode == "nested":
             curves = pd.read_parquet(study_dir / "curves.parquet")
             by_trial = {t: g for t, g in curves.groupby("trial")} if len(curves) else {}
             extra = [c for c in curves.columns if c not in CURVE_KEYS or c in ("epoch", "value")]
-            for row in table.to_dict("records"):
+            for row in rows:
                 points = by_trial.get(row["trial"])
-                curve = [] if points is None else points[extra].to_dict("records")
-                tracker.log_trial(row, curve)
-        else:
-            tracker.log_trial_steps(table.to_dict("records"))
-        results = dict(summary["results"])
-        if mode == "steps":  # its history is the best-so-far curve, ending at the same value
-            results.pop("best_value")
+                tracker.log_trial(row, [] if points is None else points[extra].to_dict("records"))
+        # the study's run charts the best value so far per trial; its history ends at the summary's
+        tracker.log_trial_steps(rows, best_only=mode == "nested")
+        results = {k: v for k, v in summary["results"].items() if k != "best_value"}
         tracker.finish_study(
             results,
             artifacts=[study_dir / "study.json", study_dir / "trials.parquet"],

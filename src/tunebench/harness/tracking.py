@@ -267,11 +267,14 @@ class MlflowTracker:
                 break
         self._client.delete_run(run_id)
 
-    def log_trial_steps(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def log_trial_steps(
+        self, rows: Sequence[Mapping[str, Any]], *, best_only: bool = False
+    ) -> None:
         """Log trials as metrics of the study's run at step = trial number.
 
         ``value`` (not for failed trials), ``best_value`` (the best so far: MLflow charts it as
-        the anytime curve), ``objective_s`` and ``cum_seconds``, at the time each trial ended.
+        the anytime curve), ``objective_s`` and ``cum_seconds``, at the time each trial ended;
+        with ``best_only`` (trials logged as child runs) just ``best_value``.
         """
         from mlflow.entities import Metric
 
@@ -282,12 +285,15 @@ class MlflowTracker:
             step, at = int(row["trial"]), int(row["t_end"] * 1000)
             value = float(row["value"])
             if row["status"] != "failed" and math.isfinite(value):
-                metrics.append(Metric("value", value, at, step))
+                if not best_only:
+                    metrics.append(Metric("value", value, at, step))
                 if row["status"] == "complete":
                     better = value < best if row["direction"] == "minimize" else value > best
                     best = value if math.isnan(best) or better else best
             if not math.isnan(best):
                 metrics.append(Metric("best_value", best, at, step))
+            if best_only:
+                continue
             metrics += [
                 Metric("objective_s", float(row["objective_s"]), at, step),
                 Metric("cum_seconds", float(row["cum_seconds"]), at, step),
