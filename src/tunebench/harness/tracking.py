@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -212,59 +212,43 @@ class MlflowTracker:
         """
         self.flush()
         found: set[int] = set()
+        for run in list(self._runs(f"tags.`mlflow.parentRunId` = '{self.parent_run_id}'")):
+            if "trial" not in run.data.tags:
+                continue
+            if run.info.status == "RUNNING":
+                self._client.delete_run(run.info.run_id)
+            else:
+                found.add(int(run.data.tags["trial"]))
+        return found
+
+    def _runs(self, filter_string: str) -> Iterator[Any]:
+        """Every run of the experiment that matches ``filter_string``, page by page."""
         token = None
         while True:
             page = self._client.search_runs(
                 [self.target.experiment_id],
-                filter_string=f"tags.`mlflow.parentRunId` = '{self.parent_run_id}'",
+                filter_string=filter_string,
                 max_results=1000,
                 page_token=token,
             )
-            for run in page:
-                if "trial" not in run.data.tags:
-                    continue
-                if run.info.status == "RUNNING":
-                    self._client.delete_run(run.info.run_id)
-                else:
-                    found.add(int(run.data.tags["trial"]))
+            yield from page
             token = page.token
             if not token:
-                return found
+                return
 
     def study_runs(self) -> dict[str, list[str]]:
         """The study runs of the experiment by study directory (tag ``tunebench.study_dir``)."""
         found: dict[str, list[str]] = {}
-        token = None
-        while True:
-            page = self._client.search_runs(
-                [self.target.experiment_id],
-                filter_string="tags.`tunebench.role` = 'study'",
-                max_results=1000,
-                page_token=token,
-            )
-            for run in page:
-                study_dir = run.data.tags.get("tunebench.study_dir")
-                if study_dir is not None:
-                    found.setdefault(study_dir, []).append(run.info.run_id)
-            token = page.token
-            if not token:
-                return found
+        for run in self._runs("tags.`tunebench.role` = 'study'"):
+            study_dir = run.data.tags.get("tunebench.study_dir")
+            if study_dir is not None:
+                found.setdefault(study_dir, []).append(run.info.run_id)
+        return found
 
     def delete_study_run(self, run_id: str) -> None:
         """Delete a study's run and its trial runs (before the study is logged again)."""
-        token = None
-        while True:
-            page = self._client.search_runs(
-                [self.target.experiment_id],
-                filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'",
-                max_results=1000,
-                page_token=token,
-            )
-            for child in page:
-                self._client.delete_run(child.info.run_id)
-            token = page.token
-            if not token:
-                break
+        for child in list(self._runs(f"tags.`mlflow.parentRunId` = '{run_id}'")):
+            self._client.delete_run(child.info.run_id)
         self._client.delete_run(run_id)
 
     def log_trial_steps(
