@@ -10,6 +10,7 @@ from tunebench.core.matrix import (
     StudyChunk,
     chunk_cells,
     expand_matrix,
+    group_chunks,
 )
 
 
@@ -87,3 +88,14 @@ def test_bad_studies_per_job_is_refused(bad: object) -> None:
 
     with pytest.raises(ConfigError, match="studies_per_job"):
         _config(seeds=2, studies_per_job=bad)
+
+
+def test_logging_groups_hold_whole_chunks_up_to_the_limit() -> None:
+    config = _config(seeds=40, studies_per_job=16)
+    chunks = chunk_cells(config, expand_matrix(config))
+    groups = group_chunks(chunks, max_studies=50)
+    assert [c for group in groups for c in group] == chunks
+    assert all(sum(len(c.cells) for c in group) <= 50 for group in groups)
+    assert group_chunks([]) == []
+    (alone,) = group_chunks(chunks[:1], max_studies=2)  # larger than the limit: on its own
+    assert alone == chunks[:1]

@@ -4,7 +4,7 @@ import shlex
 from snakemake.utils import validate
 
 from tunebench.core.config import ConfigError, load_config, validate_config
-from tunebench.core.matrix import chunk_cells, expand_matrix, matrix_axes
+from tunebench.core.matrix import chunk_cells, expand_matrix, group_chunks, matrix_axes
 from tunebench.core.outputs import (
     FIGURE_CAPTIONS,
     FIGURE_CATEGORIES,
@@ -24,17 +24,9 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 CELLS = {(c.task, c.optimizer, c.budget, str(c.seed)): c for c in expand_matrix(config)}
 CHUNKS = chunk_cells(config, list(CELLS.values()))
-# Finished studies are logged to MLflow by jobs of at most LOG_STUDIES_PER_JOB studies (whole
-# chunks), each paying MLflow's import once; the first creates the store.
-LOG_STUDIES_PER_JOB = 256
-LOG_GROUPS = [[]]
-for _chunk in CHUNKS:
-    if (
-        LOG_GROUPS[-1]
-        and sum(len(c.cells) for c in LOG_GROUPS[-1]) >= LOG_STUDIES_PER_JOB
-    ):
-        LOG_GROUPS.append([])
-    LOG_GROUPS[-1].append(_chunk)
+# Finished studies are logged to MLflow by jobs of up to 256 studies (whole chunks), each
+# paying MLflow's import once; the first creates the store.
+LOG_GROUPS = group_chunks(CHUNKS, max_studies=256)
 STUDY = "results/studies/{task}/{optimizer}/{budget}/seed{seed}"
 STUDY_OUTPUTS = ("trials.parquet", "curves.parquet", "study.json")
 LIVE_MLFLOW = config["mlflow"]["logging"] == "live"

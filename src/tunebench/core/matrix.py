@@ -17,6 +17,7 @@ __all__ = [
     "cell_of",
     "chunk_cells",
     "expand_matrix",
+    "group_chunks",
     "matrix_axes",
     "seeds_of",
     "study_dirs",
@@ -113,6 +114,17 @@ def chunk_cells(config: Mapping[str, Any], cells: list[StudyCell]) -> list[Study
             per_group[(optimizer, budget)] = k + 1
             chunks.append(StudyChunk(f"{optimizer}.{budget}.{k}", tuple(members[lo:hi])))
     return chunks
+
+
+def group_chunks(chunks: list[StudyChunk], max_studies: int = 256) -> list[list[StudyChunk]]:
+    """Consecutive whole chunks with at most ``max_studies`` studies a group (a chunk larger than
+    that is a group of its own): what one MLflow logging job logs."""
+    groups: list[list[StudyChunk]] = [[]]
+    for chunk in chunks:
+        if groups[-1] and sum(len(c.cells) for c in groups[-1]) + len(chunk.cells) > max_studies:
+            groups.append([])
+        groups[-1].append(chunk)
+    return groups if groups[0] else []
 
 
 def _study_dir(results: str | Path, task: str, optimizer: str, budget: str, seed: int) -> Path:
