@@ -107,6 +107,7 @@ def cmd_run_studies(args: argparse.Namespace) -> int:
     import traceback
 
     from tunebench.core.matrix import StudyChunk
+    from tunebench.harness.study_lock import StudyLocked
     from tunebench.harness.tracking import TrackingTarget
     from tunebench.study import run_study
 
@@ -117,6 +118,10 @@ def cmd_run_studies(args: argparse.Namespace) -> int:
         out = cell.study_dir(args.results)
         try:
             res = run_study(cell, out, tracking=target)["results"]
+        except StudyLocked as exc:  # another process runs it: leave it alone
+            print(f"tunebench run-studies: {exc}", file=sys.stderr)
+            failed.append(str(out))
+            continue
         except Exception:  # the chunk's other studies still run; the job fails at the end
             traceback.print_exc()
             failed.append(str(out))
@@ -399,9 +404,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if argv is None and args.command in ("run-study", "run-studies"):
         _fix_hash_seed()
+    from tunebench.harness.study_lock import StudyLocked
+
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, StudyLocked) as exc:
         print(f"tunebench {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -25,6 +25,7 @@ from tunebench.core.matrix import StudyCell
 from tunebench.frameworks import build_optimizer
 from tunebench.harness.provenance import provenance
 from tunebench.harness.recorder import Recorder, StudyKey
+from tunebench.harness.study_lock import study_lock
 from tunebench.harness.study_log import MARKER, flat_params, study_tags, trials_digest
 from tunebench.harness.tracking import MlflowTracker, TrackingTarget, redacted
 from tunebench.tasks import SPEC_KEYS, build_task
@@ -73,8 +74,19 @@ def run_study(
     tracking: TrackingTarget | None = None,
     progress: TextIO | None = sys.stderr,
 ) -> dict[str, Any]:
-    """Tune ``cell`` into ``out_dir``; returns the study summary written to ``study.json``."""
+    """Tune ``cell`` into ``out_dir``; returns the study summary written to ``study.json``.
+
+    Raises:
+        StudyLocked: Another process is running the same study.
+    """
     out_dir = Path(out_dir)
+    with study_lock(out_dir):
+        return _run_study(cell, out_dir, tracking, progress)
+
+
+def _run_study(
+    cell: StudyCell, out_dir: Path, tracking: TrackingTarget | None, progress: TextIO | None
+) -> dict[str, Any]:
     started = time.time()
     if cell.threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(cell.threads))
