@@ -107,6 +107,7 @@ def cmd_run_studies(args: argparse.Namespace) -> int:
     import traceback
 
     from tunebench.core.matrix import StudyChunk
+    from tunebench.harness.journal import JournalCorrupt
     from tunebench.harness.study_lock import StudyLocked
     from tunebench.harness.tracking import TrackingTarget
     from tunebench.study import run_study
@@ -118,7 +119,7 @@ def cmd_run_studies(args: argparse.Namespace) -> int:
         out = cell.study_dir(args.results)
         try:
             res = run_study(cell, out, tracking=target)["results"]
-        except StudyLocked as exc:  # another process runs it: leave it alone
+        except (StudyLocked, JournalCorrupt) as exc:  # a user's matter: one line, not a trace
             print(f"tunebench run-studies: {exc}", file=sys.stderr)
             failed.append(str(out))
             continue
@@ -166,6 +167,14 @@ def cmd_log_studies(args: argparse.Namespace) -> int:
         target.write(Path(args.experiment_out))
     runs = log_studies(target, studies, trials=args.trials)
     write_json(args.out, runs, indent=1)
+    return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from tunebench.harness.journal import repair_journals
+
+    done = repair_journals(Path(args.study_dir))
+    print("\n".join(done) if done else f"{args.study_dir}: no corrupt journal line")
     return 0
 
 
@@ -334,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="JSON file: study directory -> MLflow run id")
     p.set_defaults(func=cmd_log_studies)
+
+    p = sub.add_parser("repair", help="cut a study's journals before a corrupt line (backed up)")
+    p.add_argument("study_dir", help="the study directory named by the error")
+    p.set_defaults(func=cmd_repair)
 
     p = sub.add_parser("aggregate", help="concatenate per-study tables")
     p.add_argument("studies", nargs="*", help="study directories")

@@ -22,7 +22,7 @@ from optuna.samplers import BaseSampler
 from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.storages.journal import BaseJournalBackend
 
-from tunebench.harness.recorder import FSYNC_INTERVAL_S, read_json_lines
+from tunebench.harness.journal import FSYNC_INTERVAL_S, read_json_lines
 from tunebench.harness.trial import derive_seed
 
 __all__ = ["Reseeder", "SingleWriterJournal"]

@@ -25,16 +25,14 @@ import pandas as pd
 from tunebench.core.budget import Budget, Ledger
 from tunebench.core.files import write_parquet
 from tunebench.core.tables import CURVE_KEYS, STUDY_KEYS, TRIAL_COLUMNS, incumbent_flags
+from tunebench.harness.journal import FSYNC_INTERVAL_S, JOURNALS, read_json_lines
 from tunebench.harness.tracking import MlflowTracker
 from tunebench.harness.trial import Reporter, TrialResult, trial_seed
 from tunebench.tasks.base import Task
 
-__all__ = ["Recorder", "StudyKey", "read_json_lines"]
+__all__ = ["Recorder", "StudyKey"]
 
-JOURNAL = "journal.jsonl"
-FSYNC_INTERVAL_S = 1.0
-"""The journal is flushed after every trial (a killed job loses nothing) and fsync'd at most
-this often (a machine crash can lose the trials of the last second, which a rerun repeats)."""
+JOURNAL = JOURNALS[0]
 
 
 @dataclass(frozen=True)
@@ -53,22 +51,6 @@ class StudyKey:
     def label(self) -> str:
         """Short human-readable name, also the MLflow parent run name."""
         return f"{self.task}/{self.optimizer}/{self.budget}/seed{self.seed}"
-
-
-def read_json_lines(path: Path) -> list[dict[str, Any]]:
-    """The entries of a JSON-lines journal (none if it does not exist). A last line cut short by
-    a kill (no newline) never finished being written: it is dropped, and cut from the file."""
-    if not path.exists():
-        return []
-    entries, good_bytes = [], 0
-    with path.open("rb") as lines:
-        for line in lines:
-            if not line.endswith(b"\n"):
-                break
-            entries.append(json.loads(line))
-            good_bytes += len(line)
-    os.truncate(path, good_bytes)
-    return entries
 
 
 class Recorder:
