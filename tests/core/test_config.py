@@ -7,6 +7,7 @@ import inspect
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -323,3 +324,50 @@ def test_a_yaml_error_gives_the_parsers_message_and_line(tmp_path):
         f"{path}: not valid YAML: while parsing a flow mapping (line 4, column 11), "
         "expected ',' or '}', but got ':' (line 5, column 11)"
     )
+
+
+def test_an_alias_bomb_is_refused_in_well_under_a_second(tmp_path):
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for prev, name in zip("abcdefg", "bcdefgh", strict=True):
+        levels.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * 10)}]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(levels) + "\nseeds: [" + ", ".join(["*h"] * 10) + "]\n")
+    start = time.perf_counter()
+    expected = r"expands to 1,234,567,\d{3} values .* more than 200,000"
+    with pytest.raises(ConfigError, match=expected):
+        load_config(path)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_merge_keys_and_modest_aliases_still_load(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text(
+        "defaults: &d {kind: synthetic, function: rosenbrock}\n"
+        "tasks:\n  r2: {<<: *d, dim: 2}\n  r3: {<<: *d, dim: 3}\n"
+    )
+    assert load_config(path)["tasks"]["r3"] == {
+        "kind": "synthetic",
+        "function": "rosenbrock",
+        "dim": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("seeds", 1_000_000_000, "seeds: 1000000000 is greater than the maximum of 100000"),
+        ("budgets.t6", {"trials": 10**29}, "budgets.t6.trials: 1000000000000000000000000000"),
+        ("seeds", 60_000, "max_studies: the matrix has 720,000 studies (4 × 3 × 1 × 60000 "),
+    ],
+)
+def test_configs_are_bounded_before_anything_is_allocated(path, value, expected):
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as error:
+        validate_config(_mutated(path, value))
+    assert str(error.value).startswith(expected), str(error.value)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_max_studies_can_be_raised():
+    config = validate_config({**_mutated("seeds", 60_000), "max_studies": 1_000_000})
+    assert config["seeds"] == 60_000

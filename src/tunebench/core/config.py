@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import math
 import sys
 from collections.abc import Mapping
 from importlib import resources
@@ -68,6 +69,32 @@ def _check_nodes(loader: yaml.SafeLoader, root: yaml.Node) -> None:
             stack.extend((item, (*path, i), inside) for i, item in enumerate(node.value))
 
 
+MAX_NODES = 200_000
+"""The most values a config may expand to (aliases counted each time they are used)."""
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document has once every alias is expanded, in linear time."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if children_done or not children:
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 0) for c in children)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file (not yet validated); only plain data is constructed."""
     try:
@@ -80,6 +107,11 @@ def load_config(path: str | Path) -> dict[str, Any]:
         node = loader.get_single_node()
         if node is not None:
             _check_nodes(loader, node)
+            if (size := _expanded_size(node)) > MAX_NODES:
+                raise ConfigError(
+                    f"{path}: the config expands to {size:,} values (aliases included), more "
+                    f"than {MAX_NODES:,}: is an alias repeated by mistake?"
+                )
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
@@ -209,6 +241,16 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_semantics(config: dict[str, Any], *, explicit_baseline: bool) -> None:
     from tunebench.core.space import SearchSpace, SpaceError
+
+    seeds = config["seeds"]
+    n_seeds = seeds if isinstance(seeds, int) else len(seeds)
+    axes = (len(config["tasks"]), len(config["optimizers"]), len(config["budgets"]), n_seeds)
+    if math.prod(axes) > config["max_studies"]:
+        raise ConfigError(
+            f"max_studies: the matrix has {math.prod(axes):,} studies "
+            f"({' × '.join(map(str, axes))} tasks × optimizers × budgets × seeds), more than "
+            f"max_studies={config['max_studies']:,}; raise max_studies if you mean it"
+        )
 
     for name, task in config["tasks"].items():
         if "space" in task:
