@@ -255,6 +255,25 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _headline(files: Sequence[Path]) -> tuple[dict[str, float], str]:
+    """The analysis run's metrics (each optimizer's mean rank and normalised-score IQM) and its
+    description (``summary.md``), from the files of the comparison."""
+    import pandas as pd
+
+    by_name = {f.name: f for f in files}
+    metrics: dict[str, float] = {}
+    if "mean_ranks.csv" in by_name:
+        for row in pd.read_csv(by_name["mean_ranks.csv"]).itertuples():
+            metrics[f"mean_rank.{row.optimizer}"] = float(row.mean_rank)
+    if "aggregates.csv" in by_name:
+        aggregates = pd.read_csv(by_name["aggregates.csv"])
+        iqm = (aggregates["aggregate"] == "iqm") & (aggregates["value"] == "normalised")
+        for row in aggregates[iqm].itertuples():
+            metrics[f"iqm_normalised.{row.optimizer}"] = float(row.estimate)
+    summary = next((f for f in files if f.suffix == ".md"), None)
+    return metrics, summary.read_text(encoding="utf-8") if summary else ""
+
+
 def cmd_log_analysis(args: argparse.Namespace) -> int:
     import json
 
@@ -262,7 +281,9 @@ def cmd_log_analysis(args: argparse.Namespace) -> int:
 
     target = TrackingTarget.read(Path(args.mlflow))
     params = json.loads(args.params) if args.params else {}
-    run_id = log_analysis_run(target, [Path(f) for f in args.files], params)
+    files = [Path(f) for f in args.files]
+    metrics, description = _headline(files)
+    run_id = log_analysis_run(target, files, params, metrics, description)
     Path(args.out).write_text(json.dumps({"run_id": run_id, **target.__dict__}, indent=2))
     print(f"analysis run {run_id}: {len(args.files)} artifacts")
     return 0

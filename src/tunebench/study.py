@@ -122,7 +122,7 @@ def _run_study(
         same_store = previous.get("tracking_uri") == tracking.tracking_uri
         tracker.start_study(
             key.label,
-            tags=study_tags(asdict(key), out_dir),
+            tags=study_tags(asdict(key), out_dir, provenance()),
             params=flat_params(asdict(cell)),
             resume_run_id=previous.get("parent_run_id") if same_store else None,
         )

@@ -86,8 +86,11 @@ def test_every_study_and_trial_once_and_a_rerun_logs_nothing(tmp_path, target) -
             "study.json", "trials.parquet"
         }  # fmt: skip
         assert run.data.params["optimizer.sampler"] == "random"
+        assert run.data.tags["version.optuna"] and run.data.tags["version.tunebench"]
     assert log_studies(target, dirs, progress=None) == runs
     assert len(_study_runs(target)) == 3
+    experiment = client.get_experiment(target.experiment_id)
+    assert "every study" in experiment.tags["mlflow.note.content"]
 
 
 def test_nested_trials_are_child_runs(tmp_path, target) -> None:

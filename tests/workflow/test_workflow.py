@@ -94,6 +94,10 @@ def test_smoke_workflow_end_to_end(local_smoke):
         for f in client.list_artifacts(analysis.info.run_id, folder)
     }
     assert {"stats/pairwise.csv", "figures/anytime_trials.png"} <= artifacts
+    mean_ranks = pd.read_csv(results / "stats" / "mean_ranks.csv")
+    assert {f"mean_rank.{o}" for o in mean_ranks["optimizer"]} <= set(analysis.data.metrics)
+    summary_text = (results / SUMMARY_FILE).read_text()
+    assert analysis.data.tags["mlflow.note.content"] == summary_text
 
     report = snakemake(
         work, "--configfile", "config/smoke.yaml", "--report", "results/report.html"

@@ -51,13 +51,22 @@ def trials_digest(study_dir: Path) -> str:
     return hashlib.sha256((study_dir / "trials.parquet").read_bytes()).hexdigest()
 
 
-def study_tags(key: Mapping[str, Any], study_dir: Path) -> dict[str, str]:
-    """Tags of a study's run: its role, its key and its directory (absolute)."""
-    return {
+def study_tags(
+    key: Mapping[str, Any], study_dir: Path, provenance: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """Tags of a study's run: its role, its key, its directory (absolute) and, from its
+    ``study.json``, the git commit and the versions of tunebench and the frameworks."""
+    tags = {
         "tunebench.role": "study",
         "tunebench.study_dir": str(study_dir.resolve()),
         **{k: str(v) for k, v in key.items()},
     }
+    if provenance:
+        commit = (provenance.get("git") or {}).get("commit")
+        if commit:
+            tags["mlflow.source.git.commit"] = str(commit)
+        tags.update({f"version.{k}": str(v) for k, v in provenance.get("versions", {}).items()})
+    return tags
 
 
 def flat_params(cell: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,7 +127,7 @@ def log_studies(
         cell, timings = summary["cell"], summary["timings"]
         run_id = tracker.start_study(
             f"{cell['task']}/{cell['optimizer']}/{cell['budget']}/seed{cell['seed']}",
-            tags=study_tags(summary["study"], study_dir),
+            tags=study_tags(summary["study"], study_dir, summary),
             params=flat_params(cell),
             start_time_ms=int(timings["started"] * 1000),
         )

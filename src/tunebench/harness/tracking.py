@@ -35,6 +35,12 @@ __all__ = [
     "redacted",
 ]
 
+EXPERIMENT_NOTE = (
+    "A tunebench experiment: every study (task × optimizer × budget × seed) is a run tagged "
+    "with its task, optimizer, framework, budget and seed, its trials as nested runs or as "
+    "steps; the comparison is the run named `analysis` (headline metrics, the summary as its "
+    "note, tables and figures as artifacts), and results/report.html beside the store."
+)
 _MAX_METRICS_PER_BATCH = 1000
 _MAX_PARAMS_PER_BATCH = 100
 _MAX_PARAM_CHARS = 6000
@@ -94,23 +100,39 @@ def init_experiment(
     else:
         location = Path(artifact_root).resolve().as_uri() if artifact_root else None
         experiment_id = client.create_experiment(name, artifact_location=location)
+        client.set_experiment_tag(experiment_id, "mlflow.note.content", EXPERIMENT_NOTE)
     enable_wal(tracking_uri)
     return TrackingTarget(tracking_uri, experiment_id, name)
 
 
 def log_analysis_run(
-    target: TrackingTarget, files: Sequence[Path], params: Mapping[str, Any]
+    target: TrackingTarget,
+    files: Sequence[Path],
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float] | None = None,
+    description: str = "",
 ) -> str:
-    """Log the comparison tables and figures as artifacts of one ``analysis`` run."""
+    """Log the comparison tables and figures as artifacts of one ``analysis`` run, with its
+    headline ``metrics`` and ``description`` (the summary, shown as the run's note)."""
     from mlflow import MlflowClient
-    from mlflow.entities import Param
+    from mlflow.entities import Metric, Param
 
     client = MlflowClient(tracking_uri=target.tracking_uri)
-    run = client.create_run(
-        target.experiment_id, tags={"tunebench.role": "analysis"}, run_name="analysis"
-    )
+    tags = {"tunebench.role": "analysis"}
+    if description:
+        limit = 7900  # MLflow keeps tag values up to 8,000 characters
+        more = "\n\n… (the whole summary is the artifact stats/summary.md)"
+        tags["mlflow.note.content"] = (
+            description if len(description) <= limit else description[:limit] + more
+        )
+    run = client.create_run(target.experiment_id, tags=tags, run_name="analysis")
     run_id = run.info.run_id
-    client.log_batch(run_id, params=[Param(k, _param_text(v)) for k, v in params.items()])
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        params=[Param(k, _param_text(v)) for k, v in params.items()],
+        metrics=[Metric(k, float(v), now, 0) for k, v in (metrics or {}).items()],
+    )
     for path in files:
         folder = "figures" if Path(path).suffix == ".png" else "stats"
         client.log_artifact(run_id, str(path), artifact_path=folder)
