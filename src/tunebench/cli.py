@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("init-mlflow", help="create the MLflow store and experiment once")
     p.add_argument("--config")
-    p.add_argument("--name", default="default")
+    p.add_argument("--name", default="tunebench", help="the experiment to create or reuse")
     p.add_argument("--tracking-uri")
     p.add_argument("--results", default="results")
     p.add_argument("--out", required=True, help="JSON file handed to the tuning jobs")
@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default="results", help="the results directory")
     p.add_argument("--mlflow", help="an existing store and experiment (init-mlflow's file)")
     p.add_argument(
-        "--name", default="default", help="experiment to create if --mlflow is not given"
+        "--name", default="tunebench", help="experiment to create if --mlflow is not given"
     )
     p.add_argument("--tracking-uri", help="store to use if --mlflow is not given")
     p.add_argument(
