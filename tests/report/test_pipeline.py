@@ -146,3 +146,18 @@ def test_summary_reads_like_an_appendix(stats_dir, tmp_path):
     assert text.count("**gp** achieved better normalised test scores than") == 3
     assert "Holm-adjusted p" in text and "P(gp better than" in text
     assert "## Model comparison" in text
+
+
+def test_summary_states_which_normaliser_defined_one(stats_dir, tmp_path):
+    out, _ = stats_dir
+    family = json.loads((out / "family.json").read_text())
+    assert family["normalisers"] == ["baseline=random"]
+    text = report.summarise(out, tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "1 = mean of the random baseline;" in text
+
+    absent = tmp_path / "absent"
+    report.compare(_trials(), absent, budget="t10", n_boot=20, baseline="sobol")
+    family = json.loads((absent / "family.json").read_text())
+    assert all(n.startswith("worst-mean=") for n in family["normalisers"])
+    text = report.summarise(absent, tmp_path / "absent.md").read_text(encoding="utf-8")
+    assert "1 = mean of the worst optimizer on each task where the sobol baseline did not" in text

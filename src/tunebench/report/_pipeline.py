@@ -196,6 +196,8 @@ def compare(
         "correction": correction,
         "alpha": alpha,
         "baseline": baseline,
+        # what 1 means per task: the baseline's mean, or the worst mean where it is absent
+        "normalisers": sorted(set(scores["normaliser"].astype(str))),
         "friedman_block": block,
         "n_boot": n_boot,
         "random_state": random_state,

@@ -160,11 +160,18 @@ def render_summary(
             f"{r['optimizer']} {_interval(r['estimate'], r['ci_low'], r['ci_high'])}"
             for _, r in iqm.iterrows()
         ]
+        baseline = family.get("baseline", "random")
+        one = f"1 = mean of the {baseline} baseline"
+        if any(n.startswith("worst-mean") for n in family.get("normalisers", [])):
+            one = (
+                f"1 = mean of the worst optimizer on each task where the {baseline} baseline "
+                "did not run"
+            )
         out += [
             "## Aggregate over tasks",
             "",
             f"Interquartile mean of the normalised test score (0 = known or best-seen optimum, "
-            f"1 = mean of the {family.get('baseline', 'random')} baseline; lower is better), "
+            f"{one}; lower is better), "
             "with 95% stratified-bootstrap CIs (seeds resampled within tasks; Agarwal et al., "
             f"2021): {'; '.join(items)}.",
             "",
