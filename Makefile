@@ -23,6 +23,9 @@ run: install
 	snakemake --profile profiles/local --cores $(CORES)
 	snakemake --report results/report.html
 	@echo
+	@sed -n '3p' results/summary.md
+	@echo
+	@echo "Summary:   results/summary.md"
 	@echo "Results:   results/trials.parquet, results/stats/*.csv, results/figures/*.png"
 	@echo "Report:    results/report.html"
 	@echo "MLflow UI: $(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/results/mlflow/mlflow.db"

@@ -243,7 +243,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_summarise(args: argparse.Namespace) -> int:
     from tunebench.report._pipeline import summarise
 
-    print(summarise(Path(args.stats), Path(args.out)))
+    print(summarise(Path(args.stats), Path(args.out), args.html))
     return 0
 
 
@@ -398,8 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("summarise", help="the headline results in words (Markdown)")
-    p.add_argument("stats")
-    p.add_argument("--out", required=True)
+    p.add_argument("stats", help="the directory written by compare")
+    p.add_argument("--out", required=True, help="the Markdown file to write")
+    p.add_argument("--html", help="also write the summary as an HTML page here")
     p.set_defaults(func=cmd_summarise)
 
     p = sub.add_parser("log-analysis", help="log tables and figures to an MLflow analysis run")

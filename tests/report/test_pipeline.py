@@ -138,8 +138,14 @@ def test_summary_reads_like_an_appendix(stats_dir, tmp_path):
     out, _ = stats_dir
     path = report.summarise(out, tmp_path / "summary.md")
     text = path.read_text(encoding="utf-8")
-    assert text.startswith("# Summary: optimizers at budget t10")
-    assert "| task | cmaes | gp | random | tpe |" in text
+    assert text.startswith("# Summary: optimizers at budget t10\n\n**Verdict:** at budget t10")
+    verdict = text.splitlines()[2]
+    # gp is planted best: the verdict names it against every other optimizer, first
+    assert "**gp** is better than cmaes, random, tpe" in verdict
+    ranks = pd.read_csv(out / "mean_ranks.csv").sort_values(["mean_rank", "optimizer"])
+    assert "| task | " + " | ".join(ranks["optimizer"]) + " |" in text  # by mean rank
+    assert text.splitlines()[4 + 0].startswith("4 optimizers tuned")
+    assert "**Power:** with n = 18 paired (task, seed) units" in text
     assert "| mean rank (1 = best) |" in text
     assert "Friedman test over 3 tasks" in text and "Nemenyi critical difference" in text
     # gp is planted best: each of its pairs is a sentence naming the test and the correction

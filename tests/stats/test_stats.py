@@ -476,3 +476,15 @@ def test_p_a_better_hand_fixture():
     assert p == 0.5 and 0.0 <= lo < 0.5 < hi <= 1.0
     better = np.array([[0.0, 1.0]] * 5)
     assert tuple(stats.pair_probabilities(better, [(0, 1)], n_boot=100)[0]) == (5, 1.0, 1.0, 1.0)
+
+
+def test_design_power_by_hand():
+    power = stats.design_power(8, 3, 0.05, 0.69)
+    assert power.p_min == 2 / 256 and power.p_min_adjusted == pytest.approx(6 / 256)
+    assert power.n_min == 7  # 3 · 2 / 2**7 = 0.047 <= 0.05 < 3 · 2 / 2**6
+    # ((z_{1 - 0.05/6} / 2 + z_0.8 · sqrt(0.69 · 0.31)) / 0.19)² = 69.7
+    assert power.n_needed == 70
+    assert stats.design_power(8, 3, 0.05, 0.31).n_needed == 70  # symmetric in A and B
+    assert np.isnan(stats.design_power(8, 3, 0.05, 0.5).n_needed)
+    with pytest.raises(ValueError, match="0 < alpha < 1"):
+        stats.design_power(8, 3, 1.5, 0.6)

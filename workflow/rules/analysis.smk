@@ -26,7 +26,7 @@ rule compare_optimizers:
             report(
                 f"results/stats/{name}",
                 caption="../report/stats.rst",
-                category="Tables",
+                category=report_category("Tables"),
             )
             for name in STATS_FILES
         ],
@@ -78,10 +78,11 @@ rule summarise_comparison:
     input:
         rules.compare_optimizers.output,
     output:
-        report(
-            f"results/{SUMMARY_FILE}",
+        markdown=f"results/{SUMMARY_FILE}",
+        html=report(
+            f"results/{SUMMARY_HTML}",
             caption="../report/summary.rst",
-            category="Summary",
+            category=report_category("Summary"),
         ),
     log:
         "results/logs/summarise_comparison.log",
@@ -90,7 +91,8 @@ rule summarise_comparison:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "tunebench summarise results/stats --out {output} > {log} 2>&1"
+        "tunebench summarise results/stats --out {output.markdown} --html {output.html}"
+        " > {log} 2>&1"
 
 
 rule log_analysis:

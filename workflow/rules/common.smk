@@ -11,6 +11,8 @@ from tunebench.core.outputs import (
     FIGURE_FILES,
     STATS_FILES,
     SUMMARY_FILE,
+    SUMMARY_HTML,
+    report_category,
 )
 
 try:
@@ -93,5 +95,6 @@ def all_outputs():
         *[f"results/stats/{name}" for name in STATS_FILES],
         *[f"results/figures/{name}" for name in FIGURE_FILES],
         f"results/{SUMMARY_FILE}",
+        f"results/{SUMMARY_HTML}",
         "results/mlflow/analysis_run.json",
     ]

@@ -12,8 +12,11 @@ __all__ = [
     "FIGURE_CAPTIONS",
     "FIGURE_CATEGORIES",
     "FIGURE_FILES",
+    "REPORT_CATEGORIES",
     "STATS_FILES",
     "SUMMARY_FILE",
+    "SUMMARY_HTML",
+    "report_category",
     "stem",
 ]
 
@@ -62,27 +65,44 @@ FIGURE_FILES: tuple[str, ...] = (
 #: Figure → caption file under ``workflow/report/``.
 FIGURE_CAPTIONS: dict[str, str] = {name: name.replace(".png", ".rst") for name in FIGURE_FILES}
 
+#: Categories of the Snakemake report in reading order: the answer first, tables last. The report
+#: sorts categories by name, so each is numbered (:func:`report_category`).
+REPORT_CATEGORIES: tuple[str, ...] = (
+    "Summary", "Scores", "Tests", "Budget", "Cost", "Exploration", "Models", "Tables"
+)  # fmt: skip
+
+
+def report_category(name: str) -> str:
+    """``"1. Summary"`` for ``"Summary"``: the category's name as the report shows it."""
+    return f"{REPORT_CATEGORIES.index(name) + 1}. {name}"
+
+
 #: Figure → category of the Snakemake report (subcategories are left to the rule).
 FIGURE_CATEGORIES: dict[str, str] = {
-    "test_scores.png": "Scores",
-    "aggregates.png": "Scores",
-    "profiles.png": "Scores",
-    "ranks.png": "Tests",
-    "cd_diagram.png": "Tests",
-    "p_a_better.png": "Tests",
-    "anytime_trials.png": "Budget",
-    "anytime_epochs.png": "Budget",
-    "anytime_seconds.png": "Budget",
-    "expected_max.png": "Budget",
-    "budget_ranks.png": "Budget",
-    "cost.png": "Cost",
-    "density.png": "Exploration",
-    "models.png": "Models",
-    "model_expected_max.png": "Models",
+    name: report_category(category)
+    for name, category in {
+        "test_scores.png": "Scores",
+        "aggregates.png": "Scores",
+        "profiles.png": "Scores",
+        "ranks.png": "Tests",
+        "cd_diagram.png": "Tests",
+        "p_a_better.png": "Tests",
+        "anytime_trials.png": "Budget",
+        "anytime_epochs.png": "Budget",
+        "anytime_seconds.png": "Budget",
+        "expected_max.png": "Budget",
+        "budget_ranks.png": "Budget",
+        "cost.png": "Cost",
+        "density.png": "Exploration",
+        "models.png": "Models",
+        "model_expected_max.png": "Models",
+    }.items()
 }
 
-#: Markdown summary written by ``summarise`` (``results/summary.md`` in the workflow).
+#: Markdown summary written by ``summarise`` (``results/summary.md`` in the workflow), and the
+#: same rendered as HTML for the report (which shows HTML inline).
 SUMMARY_FILE = "summary.md"
+SUMMARY_HTML = "summary.html"
 
 
 def stem(name: str) -> str:

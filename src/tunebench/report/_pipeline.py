@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tunebench import stats
@@ -93,6 +95,22 @@ def _family(
         "model_comparison": models.families,
         **{k: v for k, v in options.items() if k not in ("budget", "correction", "alpha")},
     }
+
+
+def _power(pairwise: pd.DataFrame, alpha: float) -> dict[str, Any] | None:
+    """What the design can show (:func:`tunebench.stats.design_power`), for the largest
+    observed effect, as a JSON object (``None`` without pairs)."""
+    if pairwise.empty or not pairwise["n"].max() > 0:
+        return None
+    gaps = (pairwise["p_a_better"].astype(float) - 0.5).abs()
+    strongest = pairwise.loc[gaps.idxmax()]
+    power = stats.design_power(
+        int(pairwise["n"].max()), len(pairwise), alpha, float(strongest["p_a_better"])
+    )
+    fields = {
+        k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in asdict(power).items()
+    }
+    return {**fields, "pair": [str(strongest["optimizer_a"]), str(strongest["optimizer_b"])]}
 
 
 def compare(
@@ -202,6 +220,7 @@ def compare(
         "n_boot": n_boot,
         "random_state": random_state,
         "comparisons": {k: list(v) for k, v in (comparisons or {}).items()},
+        "power": _power(pairwise, alpha),
         **sliced,
     }
     tables = {
@@ -356,7 +375,9 @@ def plot(
 
 
 def summarise(
-    stats_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None
+    stats_dir: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
+    html: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write the Markdown summary of a :func:`compare` directory (:func:`render_summary`).
 
@@ -364,9 +385,10 @@ def summarise(
         stats_dir: Directory written by :func:`compare`.
         path: Markdown file to write (default ``<stats_dir>/summary.md``; the workflow writes
             ``results/summary.md``).
+        html: Also write the summary as a standalone HTML page here (for the report).
 
     Returns:
-        The path written.
+        The Markdown path written.
     """
     from tunebench.report._summary import render_summary
 
@@ -381,4 +403,21 @@ def summarise(
         aggregates=_read(src, "aggregates.csv"),
         model_pairwise=_read(src, "model_pairwise.csv"),
     )
+    if html is not None:
+        write_text(html, _html_page(text))
     return write_text(Path(path) if path is not None else src / SUMMARY_FILE, text)
+
+
+def _html_page(markdown_text: str) -> str:
+    """The summary as a small standalone HTML page (tables ruled, readable width)."""
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables"])
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;line-height:1.45}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em}"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><style>{style}</style>'
+        f"<title>tunebench summary</title></head><body>\n{body}\n</body></html>\n"
+    )

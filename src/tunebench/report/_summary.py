@@ -41,15 +41,22 @@ def _p(x: Any) -> str:
     return "< 0.001" if v < 0.001 else f"= {v:.3g}"
 
 
+def _by_mean_rank(task_scores: pd.DataFrame, mean_ranks: pd.DataFrame) -> list[str]:
+    """Optimizer names, best mean rank first (those without a rank last, by name)."""
+    ranked = mean_ranks.sort_values(["mean_rank", "optimizer"])["optimizer"].astype(str).tolist()
+    rest = sorted(set(task_scores["optimizer"].astype(str)) - set(ranked))
+    return [n for n in ranked if n in set(task_scores["optimizer"].astype(str))] + rest
+
+
 def _headline(task_scores: pd.DataFrame, mean_ranks: pd.DataFrame) -> list[str]:
-    names = sorted(task_scores["optimizer"].astype(str).unique())
+    names = _by_mean_rank(task_scores, mean_ranks)
     lines = ["| task | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for task, g in task_scores.groupby("task", sort=True):
         g = g.assign(optimizer=g["optimizer"].astype(str)).set_index("optimizer")
         direction = str(g["direction"].iloc[0]) if "direction" in g else ""
         metric = str(g["metric"].iloc[0]) if "metric" in g else "score"
         signed = g["median"] * (-1.0 if direction == "maximize" else 1.0)
-        best = signed.idxmin() if signed.notna().any() else None
+        best = set(signed.index[signed == signed.min()]) if signed.notna().any() else set()
         cells = []
         for name in names:
             if name not in g.index or not np.isfinite(g.loc[name, "median"]):
@@ -57,7 +64,7 @@ def _headline(task_scores: pd.DataFrame, mean_ranks: pd.DataFrame) -> list[str]:
                 continue
             r = g.loc[name]
             cell = _interval(r["median"], r["median_low"], r["median_high"])
-            cells.append(f"**{cell}**" if name == best else cell)
+            cells.append(f"**{cell}**" if name in best else cell)
         better = _BETTER.get(direction, "")
         label = f"{task} ({metric}, {better})" if better else f"{task} ({metric})"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -66,6 +73,67 @@ def _headline(task_scores: pd.DataFrame, mean_ranks: pd.DataFrame) -> list[str]:
              if n in mr.index else "n/a" for n in names]  # fmt: skip
     lines.append("| mean rank (1 = best) | " + " | ".join(cells) + " |")
     return lines
+
+
+def _verdict(
+    mean_ranks: pd.DataFrame, pairwise: pd.DataFrame, budget: str, method: str, alpha: float
+) -> str:
+    """One or two sentences that answer the question for this experiment."""
+    head = ""
+    if len(mean_ranks):
+        best = mean_ranks.sort_values(["mean_rank", "optimizer"]).iloc[0]
+        interval = _interval(best["mean_rank"], best["ci_low"], best["ci_high"])
+        head = f"{best['optimizer']} has the best mean rank, {interval}."
+    family = f"{method} correction over {len(pairwise)} pairs, α = {alpha}"
+    significant = pairwise[pairwise["reject"].astype(bool)] if len(pairwise) else pairwise
+    if not len(significant):
+        return (
+            f"**Verdict:** no optimizer is distinguishable from the others at budget {budget} "
+            f"({family}); {head}"
+        ).rstrip()
+    beaten: dict[str, list[str]] = {}
+    for _, r in significant.iterrows():
+        a, b = str(r["optimizer_a"]), str(r["optimizer_b"])
+        winner, loser = (a, b) if float(r["p_a_better"]) >= 0.5 else (b, a)
+        beaten.setdefault(winner, []).append(loser)
+    claims = "; ".join(
+        f"**{w}** is better than {', '.join(sorted(losers))}"
+        for w, losers in sorted(beaten.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    )
+    rest = "" if len(significant) == len(pairwise) else "; no other pair differs"
+    return f"**Verdict:** at budget {budget} ({family}), {claims}{rest}. {head}".rstrip()
+
+
+def _power_note(power: Mapping[str, Any] | None, tasks: int) -> str:
+    """What this design could show, and roughly how many seeds would show more."""
+    if not power:
+        return ""
+    n, m, alpha = int(power["n"]), int(power["m"]), float(power["alpha"])
+    text = (
+        f"**Power:** with n = {n} paired (task, seed) units, the smallest two-sided Wilcoxon "
+        f"p-value is {_num(power['p_min'])}, {_num(power['p_min_adjusted'])} after correcting "
+        f"for {m} pairs"
+    )
+    if float(power["p_min_adjusted"]) > alpha:
+        text += (
+            f", so no pair can be significant at α = {alpha:g} whatever the scores: that takes "
+            f"at least {int(power['n_min'])} units"
+        )
+    text += "."
+    if power.get("n_needed"):
+        a, b = power["pair"]
+        effect = float(power["effect"])
+        if effect < 0.5:
+            a, b, effect = b, a, 1.0 - effect
+        needed = int(power["n_needed"])
+        per_task = -(-needed // max(tasks, 1))
+        text += (
+            f" Detecting an effect as large as the largest observed (P({a} better than {b}) = "
+            f"{effect:.2f}) with 80% power takes about {needed} units "
+            f"(sign-test approximation, α/{m}): about {per_task} seeds on each of the "
+            f"{tasks} tasks."
+        )
+    return text
 
 
 def _omnibus(omnibus: pd.DataFrame) -> str:
@@ -140,6 +208,8 @@ def render_summary(
     out = [
         f"# Summary: optimizers at budget {budget}",
         "",
+        _verdict(mean_ranks, pairwise, budget, method, alpha),
+        "",
         f"{len(family.get('optimizers', []))} optimizers tuned {len(tasks)} tasks with "
         f"{len(seeds)} seeds each at budget {budget}. Each study reports the held-out test "
         "score of its incumbent (the configuration with the best validation score, re-scored "
@@ -149,11 +219,16 @@ def render_summary(
         "",
         *_headline(task_scores, mean_ranks),
         "",
-        "Cells: median test score over seeds [95% percentile-bootstrap CI]; the best median "
-        "of each task in bold. Mean rank: over (task, seed) blocks, 1 = best, missing "
-        "studies ranked last [95% bootstrap CI].",
+        "Columns by mean rank. Cells: median test score over seeds [95% percentile-bootstrap "
+        "CI]; the best median of each task in bold (every one, if tied). Mean rank: over "
+        "(task, seed) blocks, 1 = best, missing studies ranked last [95% bootstrap CI]; the "
+        "critical-difference diagram ranks per task instead (cd_ranks.csv), so its mean ranks "
+        "differ when there are several seeds.",
         "",
     ]
+    note = _power_note(family.get("power"), len(tasks))
+    if note:
+        out += [note, ""]
     if aggregates is not None and len(aggregates):
         iqm = aggregates[aggregates["aggregate"] == "iqm"].sort_values("estimate")
         items = [

@@ -442,3 +442,73 @@ def pairwise_wilcoxon(
     out["family"] = _family_label(scores, len(pairs), len(optimizers))
     out["reject"] = (out["p_adjusted"] <= alpha).fillna(False).astype(bool)
     return out[list(PAIRWISE_COLUMNS)]
+
+
+@dataclass(frozen=True)
+class DesignPower:
+    """What a paired design of ``n`` units and ``m`` tests can show (see :func:`design_power`).
+
+    Attributes:
+        n: Paired units per test (e.g. task × seed blocks).
+        m: Tests in the corrected family (pairs of optimizers).
+        alpha: Family-wise (or FDR) level.
+        p_min: Smallest two-sided exact Wilcoxon signed-rank p-value of ``n`` pairs: ``2 / 2**n``.
+        p_min_adjusted: ``min(1, m * p_min)``: the smallest p of the family after Holm (and the
+            first step of Benjamini–Hochberg).
+        n_min: Smallest ``n`` at which ``p_min_adjusted <= alpha`` is possible at all.
+        effect: The ``P(A better than B)`` the sample size is computed for.
+        n_needed: Paired units for 80 % power to detect ``effect`` at ``alpha / m`` (two-sided
+            sign-test normal approximation; NaN when ``effect`` is 0.5).
+    """
+
+    n: int
+    m: int
+    alpha: float
+    p_min: float
+    p_min_adjusted: float
+    n_min: int
+    effect: float
+    n_needed: float
+
+
+def design_power(
+    n: int, m: int, alpha: float, effect: float, *, power: float = 0.8
+) -> DesignPower:
+    """How far a paired design is from showing a difference (for the summary's power note).
+
+    The exact two-sided Wilcoxon signed-rank test on ``n`` pairs cannot give ``p`` below
+    ``2 / 2**n``, so ``m`` Holm-corrected tests need ``n >= log2(2 m / alpha)`` pairs before any
+    can be significant. For an effect given as a probability of superiority
+    ``π = P(A better than B)``, the sign test needs about
+    ``n = ((z_{1-α'/2} / 2 + z_power · sqrt(π (1 - π))) / (π - 1/2))²`` pairs with
+    ``α' = alpha / m`` (Bonferroni, a bound for Holm): a rough, conservative figure for the
+    Wilcoxon test (Noether, 1987).
+
+    Args:
+        n: Paired units per test.
+        m: Tests in the family.
+        alpha: Level of the family.
+        effect: ``P(A better than B)`` in [0, 1] (e.g. the largest observed).
+        power: Wanted power.
+    """
+    if n < 1 or m < 1 or not 0 < alpha < 1:
+        raise ValueError(f"need n >= 1, m >= 1 and 0 < alpha < 1, got {n}, {m}, {alpha}")
+    p_min = 2.0 / 2.0**n
+    gap = abs(float(effect) - 0.5)
+    if gap > 0:
+        z_a = sps.norm.ppf(1 - alpha / m / 2)
+        z_b = sps.norm.ppf(power)
+        pi = 0.5 + gap
+        n_needed = float(np.ceil(((z_a / 2 + z_b * np.sqrt(pi * (1 - pi))) / gap) ** 2))
+    else:
+        n_needed = float("nan")
+    return DesignPower(
+        n=n,
+        m=m,
+        alpha=alpha,
+        p_min=p_min,
+        p_min_adjusted=min(1.0, m * p_min),
+        n_min=int(np.ceil(np.log2(2 * m / alpha))),
+        effect=float(effect),
+        n_needed=n_needed,
+    )
