@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tunebench.core.files import write_json
+from tunebench.core.tables import incumbent_flags
 from tunebench.harness._sqlite_store import enable_wal, fast_commits
 
 __all__ = [
@@ -287,15 +288,15 @@ class MlflowTracker:
         assert self.parent_run_id is not None, "start_study() first"
         metrics = []
         best = math.nan
-        for row in rows:
+        values = [float(row["value"]) for row in rows]
+        statuses = [str(row["status"]) for row in rows]
+        direction = str(rows[0]["direction"]) if rows else "minimize"
+        improved = incumbent_flags(values, statuses, direction)
+        for row, value, new_best in zip(rows, values, improved, strict=True):
             step, at = int(row["trial"]), int(row["t_end"] * 1000)
-            value = float(row["value"])
-            if row["status"] != "failed" and math.isfinite(value):
-                if not best_only:
-                    metrics.append(Metric("value", value, at, step))
-                if row["status"] == "complete":
-                    better = value < best if row["direction"] == "minimize" else value > best
-                    best = value if math.isnan(best) or better else best
+            if row["status"] != "failed" and math.isfinite(value) and not best_only:
+                metrics.append(Metric("value", value, at, step))
+            best = value if new_best else best
             if not math.isnan(best):
                 metrics.append(Metric("best_value", best, at, step))
             if best_only:
