@@ -11,18 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from tests.helpers.studies import branin_cell
 from tunebench.core.matrix import StudyCell, StudyChunk
 
-CELL = StudyCell(
-    experiment="cli",
-    task="branin",
-    task_spec={"kind": "synthetic", "function": "branin"},
-    optimizer="rs",
-    optimizer_spec={"framework": "optuna", "sampler": "random"},
-    budget="t5",
-    budget_spec={"trials": 5},
-    seed=0,
-)
+CELL = branin_cell("cli")
 
 
 def _run_studies(cells: list[StudyCell], results: Path) -> subprocess.CompletedProcess:

@@ -10,19 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tunebench.core.matrix import StudyCell
+from tests.helpers.studies import branin_cell
 from tunebench.harness.journal import JournalCorrupt, read_json_lines, repair_journals
 
-CELL = StudyCell(
-    experiment="journal",
-    task="branin",
-    task_spec={"kind": "synthetic", "function": "branin"},
-    optimizer="tpe",
-    optimizer_spec={"framework": "optuna", "sampler": "tpe"},
-    budget="t8",
-    budget_spec={"trials": 8},
-    seed=3,
-)
+CELL = branin_cell("journal", trials=8, seed=3, sampler="tpe")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

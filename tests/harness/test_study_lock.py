@@ -11,19 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tunebench.core.matrix import StudyCell
+from tests.helpers.studies import branin_cell
 from tunebench.harness.study_lock import StudyLocked, study_lock
 
-CELL = StudyCell(
-    experiment="lock",
-    task="branin",
-    task_spec={"kind": "synthetic", "function": "branin"},
-    optimizer="rs",
-    optimizer_spec={"framework": "optuna", "sampler": "random"},
-    budget="t5",
-    budget_spec={"trials": 5},
-    seed=0,
-)
+CELL = branin_cell("lock")
 HOLD = """
 import sys, time
 from pathlib import Path

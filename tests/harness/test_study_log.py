@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from tests.helpers.studies import branin_cell
 from tunebench.core.matrix import StudyCell
 from tunebench.harness.study_log import MARKER, log_studies, trials_mode
 from tunebench.harness.tracking import MlflowTracker, TrackingTarget, init_experiment
@@ -18,17 +19,7 @@ pytestmark = pytest.mark.xdist_group("mlflow")
 
 
 def _cell(seed: int, trials: int = 8) -> StudyCell:
-    task = {"kind": "synthetic", "function": "branin"}
-    return StudyCell(
-        experiment="log",
-        task="branin",
-        task_spec=task,
-        optimizer="rs",
-        optimizer_spec={"framework": "optuna", "sampler": "random"},
-        budget=f"t{trials}",
-        budget_spec={"trials": trials},
-        seed=seed,
-    )
+    return branin_cell("log", trials=trials, seed=seed)
 
 
 @pytest.fixture

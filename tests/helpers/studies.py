@@ -12,9 +12,28 @@ import pytest
 
 from tests.helpers.tasks import FAULT_X, KilledAt, QuadraticTask
 from tunebench.core.budget import Budget
+from tunebench.core.matrix import StudyCell
 from tunebench.frameworks import build_optimizer
 from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.tasks.base import Task
+
+
+def branin_cell(
+    experiment: str, *, trials: int = 5, seed: int = 0, sampler: str = "random"
+) -> StudyCell:
+    """A cheap study cell: Optuna's ``sampler`` on branin for ``trials`` trials (optimizer
+    ``rs`` for random search, else the sampler's name)."""
+    return StudyCell(
+        experiment=experiment,
+        task="branin",
+        task_spec={"kind": "synthetic", "function": "branin"},
+        optimizer="rs" if sampler == "random" else sampler,
+        optimizer_spec={"framework": "optuna", "sampler": sampler},
+        budget=f"t{trials}",
+        budget_spec={"trials": trials},
+        seed=seed,
+    )
+
 
 # One entry per adapter configuration: each framework's test module (tests/frameworks) runs the
 # adapter contract over its entries.
