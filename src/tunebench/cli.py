@@ -13,9 +13,11 @@ __all__ = ["main"]
 
 
 def _load_validated(path: str) -> dict[str, Any]:
+    """The config at ``path`` with its suites expanded into tasks, validated."""
     from tunebench.core.config import load_config, validate_config
+    from tunebench.tasks.suites import expand_suites
 
-    return validate_config(load_config(path))
+    return validate_config(expand_suites(load_config(path)))
 
 
 def _tracking_target(config: dict[str, Any], results: Path) -> Any:
@@ -27,9 +29,15 @@ def _tracking_target(config: dict[str, Any], results: Path) -> Any:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from tunebench.core.config import load_config, validate_config
     from tunebench.core.matrix import expand_matrix, seeds_of
+    from tunebench.tasks.suites import merge_suite_tasks, suite_tasks_of
 
-    config = _load_validated(args.config)
+    raw = load_config(args.config)
+    by_suite = suite_tasks_of(raw)
+    config = validate_config(merge_suite_tasks(raw, by_suite))
+    for entry, tasks in by_suite.items():
+        print(f"suites.{entry}: {raw['suites'][entry]['suite']}, {len(tasks)} tasks")
     print(
         f"{args.config}: valid: {len(config['tasks'])} tasks × {len(config['optimizers'])} "
         f"optimizers × {len(config['budgets'])} budgets × {len(seeds_of(config))} seeds = "

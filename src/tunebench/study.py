@@ -95,7 +95,7 @@ def _run_study(
         spec.setdefault("threads", cell.threads)
     task = build_task(cell.task, spec)
     optimizer = build_optimizer(cell.optimizer, cell.optimizer_spec)
-    budget = Budget.from_config(cell.budget, cell.budget_spec)
+    budget = Budget.from_config(cell.budget, cell.budget_spec, n_params=len(task.space))
     key = StudyKey(
         experiment=cell.experiment,
         task=cell.task,

@@ -4,6 +4,7 @@ import shlex
 from snakemake.utils import validate
 
 from tunebench.core.config import ConfigError, load_config, validate_config
+from tunebench.tasks.suites import expand_suites
 from tunebench.core.matrix import chunk_cells, expand_matrix, group_chunks, matrix_axes
 from tunebench.core.outputs import (
     FIGURE_CAPTIONS,
@@ -19,6 +20,10 @@ try:
     # Snakemake's YAML loader lets duplicate keys through: read each config file again.
     for _configfile in workflow.configfiles:
         load_config(_configfile)
+    # Suites become ordinary tasks here, before anything reads the config.
+    _expanded = expand_suites(config)
+    config.clear()
+    config.update(_expanded)
     validate_config(config)
 except ConfigError as error:
     raise SystemExit(f"tunebench: invalid config: {error}")

@@ -2,8 +2,9 @@
 
 A budget sets exactly one limit: ``trials`` (number of trials, failed and pruned included),
 ``epochs`` (fidelity units consumed, pruned trials included) or ``seconds`` (objective plus
-optimizer seconds). The ledger counts every currency whatever the limit, so results can be
-re-sliced in any currency afterwards.
+optimizer seconds). ``trials_per_dim: k`` is a trials budget that scales with the task, COCO's
+convention: ``k`` times the number of parameters of the task's search space. The ledger counts
+every currency whatever the limit, so results can be re-sliced in any currency afterwards.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ __all__ = ["Budget", "Currency", "Ledger"]
 
 Currency = Literal["trials", "epochs", "seconds"]
 CURRENCIES: tuple[Currency, ...] = ("trials", "epochs", "seconds")
+PER_DIM = "trials_per_dim"
 
 
 @dataclass(frozen=True)
@@ -33,18 +35,33 @@ class Budget:
             raise ValueError(f"budgets.{self.name}.{self.currency}: must be > 0, got {self.limit}")
 
     @classmethod
-    def from_config(cls, name: str, spec: Mapping[str, Any]) -> Budget:
-        """Build from a config entry holding exactly one of ``trials``, ``epochs``, ``seconds``."""
-        limits = {k: v for k, v in spec.items() if k in CURRENCIES}
+    def from_config(
+        cls, name: str, spec: Mapping[str, Any], *, n_params: int | None = None
+    ) -> Budget:
+        """Build from a config entry holding exactly one of ``trials``, ``epochs``, ``seconds``
+        or ``trials_per_dim``.
+
+        Args:
+            name: The budget's name.
+            spec: The entry.
+            n_params: The task's number of parameters, which ``trials_per_dim`` multiplies
+                (a ``trials`` budget comes back).
+        """
+        limits = {k: v for k, v in spec.items() if k in (*CURRENCIES, PER_DIM)}
         if len(limits) != 1:
             raise ValueError(
-                f"budgets.{name}: set exactly one of trials/epochs/seconds, got {sorted(limits)}"
+                f"budgets.{name}: set exactly one of trials/epochs/seconds/{PER_DIM}, "
+                f"got {sorted(limits)}"
             )
         ((currency, limit),) = limits.items()
+        if currency == PER_DIM:
+            if n_params is None:
+                raise ValueError(f"budgets.{name}.{PER_DIM}: needs the task's number of params")
+            return cls(name=name, currency="trials", limit=limit * n_params)
         return cls(name=name, currency=currency, limit=limit)
 
     def to_config(self) -> dict[str, float]:
-        """The inverse of :meth:`from_config`."""
+        """The entry of this budget (a ``trials_per_dim`` budget comes back resolved)."""
         return {self.currency: self.limit}
 
 

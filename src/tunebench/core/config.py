@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ConfigError", "load_config", "load_schema", "validate_config"]
+__all__ = ["ConfigError", "check_matrix_size", "load_config", "load_schema", "validate_config"]
 
 
 class ConfigError(ValueError):
@@ -209,8 +209,17 @@ def _check_finite(value: Any, path: tuple[Any, ...] = ()) -> None:
 
 
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a validated copy of ``config`` with defaults filled; raise :class:`ConfigError`."""
+    """Return a validated copy of ``config`` with defaults filled; raise :class:`ConfigError`.
+
+    A config with ``suites`` is expanded first (``tunebench.tasks.suites.expand_suites``).
+    """
     from jsonschema.exceptions import best_match, by_relevance
+
+    if "suites" in config:
+        raise ConfigError(
+            "suites: expand the suites into tasks before validating "
+            "(tunebench.tasks.suites.expand_suites)"
+        )
 
     checked = copy.deepcopy(dict(config))
     errors = _validator().iter_errors(checked)
@@ -239,18 +248,28 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return checked
 
 
+def check_matrix_size(axes: tuple[int, int, int, int], max_studies: int) -> None:
+    """Refuse a matrix of more than ``max_studies`` studies.
+
+    Args:
+        axes: The number of tasks, optimizers, budgets and seeds.
+        max_studies: The config's bound.
+    """
+    if math.prod(axes) > max_studies:
+        raise ConfigError(
+            f"max_studies: the matrix has {math.prod(axes):,} studies "
+            f"({' × '.join(map(str, axes))} tasks × optimizers × budgets × seeds), more than "
+            f"max_studies={max_studies:,}; raise max_studies if you mean it"
+        )
+
+
 def _check_semantics(config: dict[str, Any], *, explicit_baseline: bool) -> None:
     from tunebench.core.space import SearchSpace, SpaceError
 
     seeds = config["seeds"]
     n_seeds = seeds if isinstance(seeds, int) else len(seeds)
     axes = (len(config["tasks"]), len(config["optimizers"]), len(config["budgets"]), n_seeds)
-    if math.prod(axes) > config["max_studies"]:
-        raise ConfigError(
-            f"max_studies: the matrix has {math.prod(axes):,} studies "
-            f"({' × '.join(map(str, axes))} tasks × optimizers × budgets × seeds), more than "
-            f"max_studies={config['max_studies']:,}; raise max_studies if you mean it"
-        )
+    check_matrix_size(axes, config["max_studies"])
 
     for name, task in config["tasks"].items():
         if "space" in task:

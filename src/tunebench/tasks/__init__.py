@@ -2,7 +2,9 @@
 
 This module is the registry (the names the config schema uses as enums) and the factory. It
 imports no task module at import time: ``neural`` (and with it torch) is imported only when a
-``torch`` task is built, so synthetic and scikit-learn tasks work without torch installed.
+``torch`` task is built, so synthetic and scikit-learn tasks work without torch installed, and
+``bbob`` (with IOHexperimenter) only when a ``bbob`` task is built. Benchmark suites that expand
+into many tasks are in :mod:`tunebench.tasks.suites`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ __all__ = [
     "parse_space",
 ]
 
-TASK_KINDS: tuple[str, ...] = ("synthetic", "sklearn", "torch")
+TASK_KINDS: tuple[str, ...] = ("synthetic", "sklearn", "torch", "bbob")
 SYNTHETIC_FUNCTIONS: tuple[str, ...] = ("branin", "hartmann6", "rosenbrock")
 SKLEARN_MODELS: tuple[str, ...] = ("gboost", "svc", "sgd")
 TORCH_MODELS: tuple[str, ...] = ("mlp", "cnn")
@@ -62,6 +64,7 @@ SPEC_KEYS: dict[str, tuple[str, ...]] = {
         "threads",
         "space",
     ),
+    "bbob": ("kind", "function", "dimension", "instance"),
 }
 """The keys a task's config entry may have, per kind (``description`` is allowed everywhere)."""
 
@@ -98,6 +101,15 @@ def build_task(name: str, spec: Mapping[str, Any]) -> Task:
             dim=spec.get("dim"),
             noise_std=spec.get("noise_std", 0.0),
             space=space,
+        )
+    if kind == "bbob":
+        from tunebench.tasks.bbob import BBOBTask
+
+        return BBOBTask(
+            name=name,
+            function=spec.get("function"),
+            dimension=spec.get("dimension"),
+            instance=spec.get("instance", 0),
         )
     from tunebench.tasks.data import split_spec_from_config
 
