@@ -178,3 +178,14 @@ def test_validate_names_a_bad_selection_in_one_line(tmp_path: Path) -> None:
     assert out.stderr == (
         "tunebench validate: error: suites.bbob-2-5.functions: 25 is outside 1..24\n"
     )
+
+
+def test_an_epochs_budget_names_a_few_of_the_suite_tasks() -> None:
+    raw = _config(budgets={"e9": {"epochs": 9}}, suites={"b": {"suite": "bbob", "dimensions": 2}})
+    with pytest.raises(ConfigError) as info:
+        validate_config(expand_suites(raw))
+    assert str(info.value) == (
+        "budgets.e9: an epochs budget needs tasks that train in epochs; ['bbob-f1-d2-i0', "
+        "'bbob-f2-d2-i0', 'bbob-f3-d2-i0', 'bbob-f4-d2-i0', 'bbob-f5-d2-i0'] and 19 more do not "
+        "(use trials or seconds, or a separate config)"
+    )

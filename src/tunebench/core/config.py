@@ -284,9 +284,12 @@ def _check_semantics(config: dict[str, Any], *, explicit_baseline: bool) -> None
         if task["kind"] != "torch" and not task.get("max_epochs")
     ]
     if epoch_budgets and no_epochs:
+        shown = f"{no_epochs[:5]}" + (
+            f" and {len(no_epochs) - 5} more" if len(no_epochs) > 5 else ""
+        )
         raise ConfigError(
             f"budgets.{epoch_budgets[0]}: an epochs budget needs tasks that train in epochs; "
-            f"{no_epochs} do not (use trials or seconds, or a separate config)"
+            f"{shown} do not (use trials or seconds, or a separate config)"
         )
     baseline = config["analysis"]["baseline"]
     if explicit_baseline and baseline not in config["optimizers"]:
