@@ -189,3 +189,16 @@ def test_an_epochs_budget_names_a_few_of_the_suite_tasks() -> None:
         "'bbob-f2-d2-i0', 'bbob-f3-d2-i0', 'bbob-f4-d2-i0', 'bbob-f5-d2-i0'] and 19 more do not "
         "(use trials or seconds, or a separate config)"
     )
+
+
+def suite_tasks(prefix: str, selection: dict) -> dict[str, dict]:
+    """A suite module's entry point (this test module stands in for one)."""
+    raise ValueError(f"{prefix}.size: must be small, got {selection['size']!r}")
+
+
+def test_a_suite_modules_value_error_becomes_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(SUITES, "fake", __name__)
+    with pytest.raises(ConfigError, match=r"^suites\.f\.size: must be small, got 'huge'$"):
+        expand_suites(_config(suites={"f": {"suite": "fake", "size": "huge"}}))

@@ -10,7 +10,9 @@ config uses that suite. Every suite module exposes
 ``suite_tasks(prefix: str, selection: Mapping[str, Any]) -> dict[str, dict[str, Any]]``:
 ``prefix`` is the entry's key path for errors (``suites.bbob-2-5``), ``selection`` the entry
 without its ``suite`` key, and the result maps task names to task specs (what a user writes
-under ``tasks``). Errors are one line naming the key path (:class:`ConfigError`).
+under ``tasks``). Errors are one line naming the key path (:class:`ConfigError`, or a
+``ValueError``, which becomes one). :func:`int_selection` and :func:`check_suite_size` help
+parse and bound a selection.
 
 Everything that reads a config expands it first: ``validate_config(expand_suites(raw))``.
 """
@@ -150,7 +152,14 @@ def suite_tasks_of(config: Mapping[str, Any]) -> dict[str, dict[str, dict[str, A
                 f"(one of: {', '.join(SUITES)}), got {selection!r}"
             )
         module = _suite_module(prefix, selection["suite"])
-        tasks = module.suite_tasks(prefix, {k: v for k, v in selection.items() if k != "suite"})
+        try:
+            tasks = module.suite_tasks(
+                prefix, {k: v for k, v in selection.items() if k != "suite"}
+            )
+        except ConfigError:
+            raise
+        except ValueError as exc:  # a suite module's own one-line error
+            raise ConfigError(str(exc)) from None
         n_tasks += len(tasks)
         if isinstance(max_studies, int):
             check_matrix_size((n_tasks, *other_axes), max_studies)
