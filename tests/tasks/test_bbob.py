@@ -82,6 +82,22 @@ def test_values_are_repeatable_and_free_of_ioh_state() -> None:
     assert first == [bare([p[f"x{i}"] for i in range(4)]) for p in points]
 
 
+@pytest.mark.parametrize("function", [1, 4, 12, 18, 21, 24])
+@pytest.mark.parametrize("instance", [1, 2, 15])
+def test_instances_are_cocos(function: int, instance: int) -> None:
+    """Instance I of function F is COCO's: the BBOB-2009 reference code gives the same optimum
+    and values (cma.bbobbenchmarks, N. Hansen's Python port of it)."""
+    bbobbenchmarks = pytest.importorskip("cma.bbobbenchmarks")
+    reference, fopt = bbobbenchmarks.instantiate(function, iinstance=instance)
+    task = build_task(
+        "t", {"kind": "bbob", "function": function, "dimension": 3, "instance": instance}
+    )
+    assert task.known_optimum == fopt
+    for x in ([0.3, -1.2, 2.0], [4.9, -4.9, 0.0]):
+        value = task.test_score({"x0": x[0], "x1": x[1], "x2": x[2]}, 0)
+        assert value == pytest.approx(float(reference(np.array(x))), rel=1e-12)
+
+
 def test_name_is_the_canonical_form() -> None:
     assert task_name(12, 2, 0) == "bbob-f12-d2-i0"
 

@@ -4,8 +4,8 @@ A task is one function ``f`` (1-24) in dimension ``d`` at instance ``i``; the su
 ``bbob-f{f}-d{d}-i{i}``, as CARP-S names ``bbob/{d}/{f}/{i}`` and builds the same problem
 (``ioh.get_problem(f, i, d, problem_class=ioh.ProblemClass.BBOB)``). An instance is COCO's
 random transformation (a shifted optimum ``x*`` and ``f*``, rotations) seeded with
-``f + 10000 i``: instance 0 is as valid a transformation as any other, but COCO's own campaigns
-use instances 1 and up, so compare with published COCO data on instances 1-15.
+``f + 10000 i``: instance ``i >= 1`` is COCO's instance ``i`` (the same values as the BBOB-2009
+reference code); instance 0 is as valid a transformation, but COCO's campaigns do not use it.
 
 IOHexperimenter (``ioh``) is imported only when a task is built (``pip install
 tunebench[bbob]``). Reference: N. Hansen, S. Finck, R. Ros, A. Auger, "Real-Parameter Black-Box
