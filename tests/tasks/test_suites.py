@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -202,3 +203,18 @@ def test_a_suite_modules_value_error_becomes_a_config_error(
     monkeypatch.setitem(SUITES, "fake", __name__)
     with pytest.raises(ConfigError, match=r"^suites\.f\.size: must be small, got 'huge'$"):
         expand_suites(_config(suites={"f": {"suite": "fake", "size": "huge"}}))
+
+
+def test_run_study_finds_a_suite_task_of_the_config(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    argv = ["run-study", "--config", str(ROOT / "config" / "bbob.yaml"), "--task", "bbob-f7-d5-i0"]
+    argv += ["--optimizer", "random", "--budget", "d20", "--seed", "1", "--no-mlflow"]
+    assert main([*argv, "--out", str(out)]) == 0
+    study = json.loads((out / "study.json").read_text())
+    assert study["results"]["n_trials"] == 100  # 20 trials per dimension × 5
+    assert study["cell"]["task_spec"] == {
+        "kind": "bbob",
+        "function": 7,
+        "dimension": 5,
+        "instance": 0,
+    }
