@@ -19,7 +19,7 @@ from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchS
 from tunebench.harness.trial import trial_seed
 from tunebench.study import run_study
 from tunebench.tasks import SPEC_KEYS, TASK_KINDS, build_task
-from tunebench.tasks.bayesmark import MODELS, SPACES, suite_tasks
+from tunebench.tasks.bayesmark import DATASETS, METRICS, MODELS, SPACES, suite_tasks
 
 # Bayesmark's api_config per model, copied from bayesmark/sklearn_funcs.py (v0.0.8).
 _KNN = {"n_neighbors": ("int", "linear", (1, 25)), "p": ("int", "linear", (1, 4))}
@@ -121,6 +121,26 @@ def test_space_is_bayesmarks_api_config(problem: str, model: str) -> None:
 def test_kind_is_registered() -> None:
     assert "bayesmark" in TASK_KINDS
     assert SPEC_KEYS["bayesmark"] == ("kind", "model", "dataset", "metric")
+
+
+def test_schema_matches_the_module() -> None:
+    from tunebench.core.config import load_schema
+
+    (branch,) = [
+        b["then"]
+        for b in load_schema()["$defs"]["task"]["allOf"]
+        if b["if"]["properties"]["kind"]["const"] == "bayesmark"
+    ]
+    props = branch["properties"]
+    assert set(props) - {"description", "trial_timeout_s"} == set(SPEC_KEYS["bayesmark"])
+    assert tuple(props["model"]["enum"]) == MODELS
+    assert tuple(props["dataset"]["enum"]) == tuple(DATASETS)
+    assert props["metric"]["enum"] == [*METRICS["clf"], *METRICS["reg"]]
+    regression = [d for d, problem in DATASETS.items() if problem == "reg"]
+    assert branch["if"]["properties"]["dataset"] == {"const": regression[0]}
+    assert len(regression) == 1
+    assert branch["then"]["properties"]["metric"]["enum"] == list(METRICS["reg"])
+    assert branch["else"]["properties"]["metric"]["enum"] == list(METRICS["clf"])
 
 
 def test_all_problems_and_their_names() -> None:
