@@ -35,6 +35,8 @@ STATS_FILES: tuple[str, ...] = (
     "anytime.csv",  # best-so-far bands in trials, epochs and seconds
     "expected_max.csv",  # expected best validation score vs n (Dodge 2019, Tang 2020)
     "budget_ranks.csv",  # mean ranks at 25/50/100 % of the budget
+    "bayesmark.csv",  # Bayesmark's normalised mean score per task, optimizer and trial
+    "bayesmark_summary.csv",  # the same over tasks: mean, normalised mean, leaderboard score
     "cost.csv",  # objective vs optimizer seconds
     "density.csv",  # exploration density per study, with its score
     "models.csv",  # model comparison: tuned test score per model

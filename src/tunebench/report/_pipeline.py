@@ -136,7 +136,8 @@ def compare(
     Nemenyi p-values, the mean ranks of the CD diagram, pairwise Wilcoxon tests with
     ``correction`` and P(A > B), aggregates (median / IQM / mean) and performance profiles of
     normalised scores, anytime bands in trials / epochs / seconds, expected-max curves, ranks
-    at 25/50/100 % of the budget, the cost breakdown, exploration density, the model
+    at 25/50/100 % of the budget, Bayesmark's normalised mean score per trial (per task and
+    over tasks), the cost breakdown, exploration density, the model
     comparison (over *all* budgets of the table; empty files with headers when
     ``comparisons`` is empty) and ``family.json``.
 
@@ -201,6 +202,7 @@ def compare(
         ],
         ignore_index=True,
     )
+    bayesmark = stats.bayesmark_scores(trials, baseline=baseline)
     keys = [k for k in ("task", "optimizer", "budget", "seed") if k in scores]
     density = stats.exploration_density(trials, spaces, random_state=random_state, workers=jobs)
     density = stats.relative_density(density, baseline=baseline).merge(
@@ -237,6 +239,8 @@ def compare(
         "anytime": band,
         "expected_max": stats.expected_max_curves(trials),
         "budget_ranks": stats.budget_ranks(trials, **boot),
+        "bayesmark": bayesmark,
+        "bayesmark_summary": stats.bayesmark_summary(bayesmark, baseline=baseline),
         "cost": stats.cost_breakdown(trials),
         "density": density,
         "models": models.models,

@@ -13,7 +13,9 @@ The functions live in modules with one job each, in the order the analysis runs:
 - :mod:`tunebench.stats._expected_max` — expected best of n i.i.d. trials (Dodge et al., 2019;
   Tang et al., 2020);
 - :mod:`tunebench.stats._density` — exploration density (centred L2 discrepancy, dispersion);
-- :mod:`tunebench.stats._model_comparison` — tuned model vs tuned model on a shared data set.
+- :mod:`tunebench.stats._model_comparison` — tuned model vs tuned model on a shared data set;
+- :mod:`tunebench.stats._bayesmark` — Bayesmark's normalised mean score at every trial (Turner
+  et al., 2021).
 
 Every function is pure: it takes pandas DataFrames (the trial table of
 :mod:`tunebench.core.tables`, or the output of another function) and returns new ones or a
@@ -23,6 +25,12 @@ dataclass, never plots and never writes files. Randomness is explicit (``random_
 
 from __future__ import annotations
 
+from tunebench.stats._bayesmark import (
+    OBJECTIVES,
+    bayesmark_normalise,
+    bayesmark_scores,
+    bayesmark_summary,
+)
 from tunebench.stats._curves import CURRENCIES, anytime, budget_ranks
 from tunebench.stats._density import (
     centred_discrepancy,
@@ -85,6 +93,7 @@ __all__ = [
     "CURRENCIES",
     "ESTIMATORS",
     "FRACTIONS",
+    "OBJECTIVES",
     "PAIRWISE_COLUMNS",
     "DesignPower",
     "FriedmanResult",
@@ -92,6 +101,9 @@ __all__ = [
     "adjust_pvalues",
     "aggregates",
     "anytime",
+    "bayesmark_normalise",
+    "bayesmark_scores",
+    "bayesmark_summary",
     "bootstrap_band",
     "budget_ranks",
     "cd_ranks",

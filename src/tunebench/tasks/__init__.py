@@ -4,7 +4,8 @@ This module is the registry (the names the config schema uses as enums) and the 
 imports no task module at import time: ``neural`` (and with it torch) is imported only when a
 ``torch`` task is built, so synthetic and scikit-learn tasks work without torch installed, and
 ``bbob`` (with IOHexperimenter) only when a ``bbob`` task is built. Benchmark suites that expand
-into many tasks are in :mod:`tunebench.tasks.suites`.
+into many tasks are in :mod:`tunebench.tasks.suites`. The names of the ``bayesmark`` kind
+(Bayesmark's models, data sets and metrics) live in :mod:`tunebench.tasks.bayesmark`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ __all__ = [
     "parse_space",
 ]
 
-TASK_KINDS: tuple[str, ...] = ("synthetic", "sklearn", "torch", "bbob")
+TASK_KINDS: tuple[str, ...] = ("synthetic", "sklearn", "torch", "bbob", "bayesmark")
 SYNTHETIC_FUNCTIONS: tuple[str, ...] = ("branin", "hartmann6", "rosenbrock")
 SKLEARN_MODELS: tuple[str, ...] = ("gboost", "svc", "sgd")
 TORCH_MODELS: tuple[str, ...] = ("mlp", "cnn")
@@ -65,6 +66,7 @@ SPEC_KEYS: dict[str, tuple[str, ...]] = {
         "space",
     ),
     "bbob": ("kind", "function", "dimension", "instance"),
+    "bayesmark": ("kind", "model", "dataset", "metric"),
 }
 """The keys a task's config entry may have, per kind (``description`` is allowed everywhere)."""
 
@@ -90,6 +92,15 @@ def build_task(name: str, spec: Mapping[str, Any]) -> Task:
         raise ValueError(
             f"{prefix}: unknown key(s) {unknown} for kind {kind!r} "
             f"(allowed: {_opts(SPEC_KEYS[kind])})"
+        )
+    if kind == "bayesmark":
+        from tunebench.tasks.bayesmark import BayesmarkTask
+
+        return BayesmarkTask(
+            name=name,
+            model=spec.get("model"),
+            dataset=spec.get("dataset"),
+            metric=spec.get("metric"),
         )
     space = parse_space(prefix, spec["space"]) if spec.get("space") is not None else None
     if kind == "synthetic":
