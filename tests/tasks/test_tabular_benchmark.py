@@ -10,12 +10,13 @@ import pickle
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from tunebench.core.config import ConfigError, load_schema, validate_config
+from tunebench.core.config import ConfigError, load_config, load_schema, validate_config
 from tunebench.core.matrix import StudyCell
 from tunebench.core.space import CategoricalParam, IntParam
 from tunebench.harness.trial import trial_seed
@@ -266,22 +267,26 @@ def test_suite_selects_by_benchmark_and_dataset() -> None:
         "s", {"benchmarks": ["nasbench201", "hpobench"], "datasets": ["car", "cifar10"]}
     )
     assert list(picked) == ["nasbench201-cifar10", "hpobench-car"]
-    assert list(suite_tasks("s", {"datasets": ["kc1"]})) == ["hpobench-kc1"]
+    assert list(suite_tasks("s", {"datasets": "kc1"})) == ["hpobench-kc1"]
+    assert suite_tasks("s", {"benchmarks": "hpolib"}) == suite_tasks(
+        "s", {"benchmarks": ["hpolib"]}
+    )
 
 
 @pytest.mark.parametrize(
     ("selection", "key", "bad"),
     [
-        ({"benchmark": ["hpobench"]}, "suites.tables:", "benchmark"),
+        ({"benchmark": ["hpobench"]}, "suites.tables.benchmark:", "unknown key"),
         ({"benchmarks": ["hpobench", "lcbench"]}, "suites.tables.benchmarks:", "lcbench"),
         ({"benchmarks": []}, "suites.tables.benchmarks:", "[]"),
-        ({"benchmarks": "hpobench"}, "suites.tables.benchmarks:", "hpobench"),
-        ({"benchmarks": ["hpolib", "hpolib"]}, "suites.tables.benchmarks:", "hpolib"),
+        ({"benchmarks": {"hpobench": 1}}, "suites.tables.benchmarks:", "hpobench"),
+        ({"benchmarks": ["hpolib", "hpolib"]}, "suites.tables.benchmarks:", "repeated"),
         ({"benchmarks": ["hpolib"], "datasets": ["car"]}, "suites.tables.datasets:", "car"),
+        ({"datasets": "Car"}, "suites.tables.datasets:", "Car"),
     ],
 )
 def test_suite_errors_name_the_key(selection: dict[str, Any], key: str, bad: str) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ConfigError) as info:
         suite_tasks("suites.tables", selection)
     message = str(info.value)
     assert message.startswith(key) and bad in message and "\n" not in message, message
@@ -290,3 +295,13 @@ def test_suite_errors_name_the_key(selection: dict[str, Any], key: str, bad: str
 def test_the_network_is_blocked_here() -> None:
     with pytest.raises(OSError, match="network blocked"):
         socket.create_connection(("192.0.2.1", 443), timeout=1)
+
+
+def test_the_tabular_config_is_valid_once_its_suite_is_expanded() -> None:
+    raw = load_config(Path(__file__).parents[2] / "config" / "tabular.yaml")
+    tasks: dict[str, Any] = {}
+    for entry, selection in raw.pop("suites").items():
+        assert selection.pop("suite") == "tabular"
+        tasks.update(suite_tasks(f"suites.{entry}", selection))
+    config = validate_config({**raw, "tasks": tasks})
+    assert len(config["tasks"]) == 15 and config["seeds"] >= 5

