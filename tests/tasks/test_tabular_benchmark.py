@@ -152,6 +152,7 @@ def test_values_are_the_tables_seeds_and_test_score_their_mean(
     }
     bench = CLASSES[benchmark](dataset)
     config = bare_config(benchmark, params)
+    assert task.config(params) == config
     values = seed_values(bench, config)
     assert len(values) == {"hpobench": 5, "hpolib": 4, "nasbench201": 3}[benchmark]
     for seed in range(20):

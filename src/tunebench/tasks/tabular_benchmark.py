@@ -33,7 +33,7 @@ import numpy as np
 
 from tunebench.core.config import ConfigError
 from tunebench.core.space import CategoricalParam, IntParam, SearchSpace
-from tunebench.tasks import ReporterLike, Task, coerce_params
+from tunebench.tasks import Direction, ReporterLike, Task, coerce_params
 
 __all__ = [
     "BENCHMARKS",
@@ -96,7 +96,7 @@ class Table:
     grid: dict[str, tuple[Any, ...]]
     numeric: frozenset[str]
     metric: str
-    direction: str
+    direction: Direction
     rows: Mapping[str, list[float]]
     optimum: float
 
@@ -161,7 +161,7 @@ class TabularBenchmarkTask(Task):
         self.dataset = dataset
         table = load_table(benchmark, dataset)
         self.metric = table.metric
-        self.direction = table.direction  # type: ignore[assignment]
+        self.direction = table.direction
         self.known_optimum = table.optimum
         self.space = SearchSpace(
             tuple(
