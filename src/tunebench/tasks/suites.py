@@ -38,6 +38,7 @@ __all__ = [
 SUITES: dict[str, str] = {
     "bbob": "tunebench.tasks.bbob",
     "bayesmark": "tunebench.tasks.bayesmark",
+    "tabular": "tunebench.tasks.tabular_benchmark",
 }
 """Suite name -> the module whose ``suite_tasks`` expands an entry of that suite."""
 
