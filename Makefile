@@ -8,7 +8,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 CORES ?= all
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run report test lint bench clean
+.PHONY: install run report test lint bench findings clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,19 @@ bench: install
 	python benchmarks/sweep.py --large 1000
 	python benchmarks/analysis.py
 	python benchmarks/dag.py
+
+# docs/findings.md: each config/findings/<name>.yaml runs in runs/findings/<name>/ (hours of CPU:
+# the document says how many), then scripts/findings.py analyses every suite and writes the
+# document and its figures (docs/findings/).
+FINDINGS := bbob tabular bayesmark gp
+findings: install
+	for c in $(FINDINGS); do \
+	  mkdir -p runs/findings/$$c && (cd runs/findings/$$c && snakemake -s $(CURDIR)/Snakefile \
+	    --configfile $(CURDIR)/config/findings/$$c.yaml --profile $(CURDIR)/profiles/local \
+	    --cores $(CORES)) || exit 1; \
+	done
+	python scripts/findings.py $(FINDINGS:%=config/findings/%.yaml) --runs runs/findings \
+	  --out docs/findings.md
 
 clean:
 	rm -rf results .snakemake
