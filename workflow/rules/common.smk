@@ -3,7 +3,7 @@ import shlex
 
 from snakemake.utils import validate
 
-from tunebench.core.config import ConfigError, load_config, validate_config
+from tunebench.core.config import ConfigError, config_hash, load_config, validate_config
 from tunebench.core.matrix import chunk_cells, expand_matrix, group_chunks, matrix_axes
 from tunebench.core.outputs import (
     FIGURE_CAPTIONS,
@@ -19,7 +19,7 @@ try:
     # Snakemake's YAML loader lets duplicate keys through: read each config file again.
     for _configfile in workflow.configfiles:
         load_config(_configfile)
-    validate_config(config)
+    CONFIG_HASH = config_hash(validate_config(config))
 except ConfigError as error:
     raise SystemExit(f"tunebench: invalid config: {error}")
 validate(config, schema="../schemas/config.schema.yaml")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import hashlib
+import json
 import math
 import sys
 from collections.abc import Mapping
@@ -19,7 +21,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ConfigError", "load_config", "load_schema", "validate_config"]
+__all__ = ["ConfigError", "config_hash", "load_config", "load_schema", "validate_config"]
 
 
 class ConfigError(ValueError):
@@ -237,6 +239,16 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
         checked, explicit_baseline=isinstance(analysis, Mapping) and "baseline" in analysis
     )
     return checked
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of ``config`` as canonical JSON: keys sorted, no spaces, UTF-8.
+
+    Give it the validated config (:func:`validate_config`), so that a default written out and
+    the same default left implicit hash alike.
+    """
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _check_semantics(config: dict[str, Any], *, explicit_baseline: bool) -> None:
