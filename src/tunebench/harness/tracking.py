@@ -260,6 +260,13 @@ class MlflowTracker:
         self._log_batch(self.parent_run_id, metrics=[], params=params, tags={})
         return self.parent_run_id
 
+    def log_inputs(self, datasets: Sequence[Any]) -> None:
+        """Add ``mlflow.entities.DatasetInput`` s (:mod:`tunebench.harness.datasets`) to the
+        study's run."""
+        assert self.parent_run_id is not None, "start_study() first"
+        if datasets:
+            self._client.log_inputs(self.parent_run_id, datasets=list(datasets))
+
     def logged_trials(self) -> set[int]:
         """Trials fully logged under the parent (used on resume).
 
