@@ -1,4 +1,5 @@
 import json
+import os
 import shlex
 
 from snakemake.utils import validate
@@ -23,6 +24,9 @@ try:
 except ConfigError as error:
     raise SystemExit(f"tunebench: invalid config: {error}")
 validate(config, schema="../schemas/config.schema.yaml")
+
+# The conda envs (envs/*.yaml) install this checkout: pip expands the variable in their pip section.
+os.environ["TUNEBENCH_ROOT"] = workflow.basedir
 
 CELLS = {(c.task, c.optimizer, c.budget, str(c.seed)): c for c in expand_matrix(config)}
 CHUNKS = chunk_cells(config, list(CELLS.values()))
