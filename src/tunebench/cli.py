@@ -409,7 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the blocks of the Friedman test: each task, or each (task, seed) pair",
     )
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
-    p.add_argument("--random-state", type=int, default=0, help="seed of the bootstrap")
+    p.add_argument(
+        "--random-state", type=int, default=0, help="seed of the bootstraps and the density probes"
+    )
     p.add_argument("--comparisons", help="JSON: model-comparison group -> tasks")
     p.add_argument("--jobs", type=int, default=1, help="worker threads")
     p.add_argument("--at", help="re-slice the studies at a spend: trials|epochs|seconds=N")

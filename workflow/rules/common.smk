@@ -25,8 +25,9 @@ except ConfigError as error:
     raise SystemExit(f"tunebench: invalid config: {error}")
 validate(config, schema="../schemas/config.schema.yaml")
 
-# The conda envs (envs/*.yaml) install this checkout: pip expands the variable in their pip section.
-os.environ["TUNEBENCH_ROOT"] = workflow.basedir
+# The conda envs (envs/*.yaml) install this checkout: pip expands TUNEBENCH_ROOT in their pip
+# section. The workflow sets it (the user need not), for the conda runs it starts.
+os.environ.update(TUNEBENCH_ROOT=workflow.basedir)
 
 CELLS = {(c.task, c.optimizer, c.budget, str(c.seed)): c for c in expand_matrix(config)}
 CHUNKS = chunk_cells(config, list(CELLS.values()))
