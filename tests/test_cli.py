@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from tests.helpers.studies import branin_cell
+from tunebench.cli import build_parser
 from tunebench.core.matrix import StudyCell, StudyChunk
 
 CELL = branin_cell("cli")
@@ -96,3 +100,21 @@ def test_a_chunk_killed_mid_way_keeps_every_trial_once_in_tables_and_mlflow(tmp_
         if "mlflow.parentRunId" in r.data.tags
     )
     assert len(trials_logged) == len(set(trials_logged)) == 36
+
+
+def _actions(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, Any]]:
+    """Every (command path, action) of ``parser`` and of its subcommands."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield f"{path} {name}", argparse.Namespace(help=helps.get(name), dest=name)
+                yield from _actions(sub, f"{path} {name}")
+        elif not isinstance(action, argparse._HelpAction):
+            yield path, action
+
+
+def test_every_command_and_option_has_help() -> None:
+    found = list(_actions(build_parser(), "tunebench"))
+    missing = [f"{path}: {action.dest}" for path, action in found if not action.help]
+    assert len(found) > 50 and not missing

@@ -20,12 +20,12 @@ def _load_validated(path: str) -> dict[str, Any]:
     return validate_config(expand_suites(load_config(path)))
 
 
-def _tracking_target(config: dict[str, Any], results: Path) -> Any:
+def _tracking_target(config: dict[str, Any], results: Path, config_hash: str | None = None) -> Any:
     from tunebench.harness.tracking import default_tracking_uri, init_experiment
 
     uri = default_tracking_uri(results, config["mlflow"]["tracking_uri"])
     artifacts = results / "mlflow" / "artifacts" if uri.startswith("sqlite:") else None
-    return init_experiment(config["name"], uri, artifacts)
+    return init_experiment(config["name"], uri, artifacts, config_hash)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -56,12 +56,15 @@ def cmd_frameworks(args: argparse.Namespace) -> int:
 
 
 def cmd_init_mlflow(args: argparse.Namespace) -> int:
+    from tunebench.core.config import config_hash
+
     config = _load_validated(args.config) if args.config else None
+    digest = config_hash(config) if config is not None else args.config_hash
     if config is None:
         config = {"name": args.name, "mlflow": {"tracking_uri": args.tracking_uri}}
     from tunebench.harness.tracking import redacted
 
-    target = _tracking_target(config, Path(args.results))
+    target = _tracking_target(config, Path(args.results), digest)
     target.write(Path(args.out))
     print(
         f"MLflow experiment {target.experiment_name!r} ({target.experiment_id}) at "
@@ -171,7 +174,7 @@ def cmd_log_studies(args: argparse.Namespace) -> int:
         if not args.experiment_out:
             raise ValueError("without --mlflow, --experiment-out names where the store is written")
         config = {"name": args.name, "mlflow": {"tracking_uri": args.tracking_uri}}
-        target = _tracking_target(config, results)
+        target = _tracking_target(config, results, args.config_hash)
         target.write(Path(args.experiment_out))
     runs = log_studies(target, studies, trials=args.trials)
     write_json(args.out, runs, indent=1)
@@ -304,7 +307,7 @@ def cmd_log_analysis(args: argparse.Namespace) -> int:
     params = json.loads(args.params) if args.params else {}
     files = [Path(f) for f in args.files]
     metrics, description = _headline(files)
-    run_id = log_analysis_run(target, files, params, metrics, description)
+    run_id = log_analysis_run(target, files, params, metrics, description, args.config_hash)
     Path(args.out).write_text(json.dumps({"run_id": run_id, **target.__dict__}, indent=2))
     print(f"analysis run {run_id}: {len(args.files)} artifacts")
     return 0
@@ -330,31 +333,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="validate an experiment config")
-    p.add_argument("config")
+    p.add_argument("config", help="the config file (YAML)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("frameworks", help="list HPO frameworks and their installed versions")
     p.set_defaults(func=cmd_frameworks)
 
+    config_hash = "the config's hash (core.config.config_hash), tagged on the experiment"
     p = sub.add_parser("init-mlflow", help="create the MLflow store and experiment once")
-    p.add_argument("--config")
+    p.add_argument("--config", help="the config file: its name, tracking URI and hash")
     p.add_argument("--name", default="tunebench", help="the experiment to create or reuse")
-    p.add_argument("--tracking-uri")
-    p.add_argument("--results", default="results")
+    p.add_argument("--tracking-uri", help="the store (default: SQLite under --results)")
+    p.add_argument("--config-hash", help=f"without --config: {config_hash}")
+    p.add_argument("--results", default="results", help="the results directory")
     p.add_argument("--out", required=True, help="JSON file handed to the tuning jobs")
     p.set_defaults(func=cmd_init_mlflow)
 
     p = sub.add_parser("run-study", help="run one study (one cell of the matrix)")
     p.add_argument("--cell", help="the cell as JSON (what the Snakemake rule passes)")
-    p.add_argument("--config")
-    p.add_argument("--task")
-    p.add_argument("--optimizer")
-    p.add_argument("--budget")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--results", default="results")
+    p.add_argument("--config", help="the config file (instead of --cell)")
+    p.add_argument("--task", help="with --config: the task's name")
+    p.add_argument("--optimizer", help="with --config: the optimizer's name")
+    p.add_argument("--budget", help="with --config: the budget's name")
+    p.add_argument("--seed", type=int, help="with --config: the seed")
+    p.add_argument("--results", default="results", help="the results directory")
     p.add_argument("--out", help="study directory (default results/studies/...)")
     p.add_argument("--mlflow", help="JSON file written by init-mlflow")
-    p.add_argument("--no-mlflow", action="store_true")
+    p.add_argument("--no-mlflow", action="store_true", help="log nothing to MLflow")
     p.set_defaults(func=cmd_run_study)
 
     p = sub.add_parser(
@@ -377,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--experiment-out", help="without --mlflow: where to write the store and experiment"
     )
+    p.add_argument("--config-hash", help=f"without --mlflow: {config_hash}")
     p.add_argument(
         "--trials",
         choices=("auto", "nested", "steps"),
@@ -398,21 +404,35 @@ def build_parser() -> argparse.ArgumentParser:
         "of their product under --results (what the Snakemake rule passes: a 10,000-study list "
         "would exceed the kernel's 128 KiB limit on one shell argument)",
     )
-    p.add_argument("--results", default="results")
-    p.add_argument("--trials-out", required=True)
-    p.add_argument("--curves-out", required=True)
+    p.add_argument("--results", default="results", help="the results directory")
+    p.add_argument("--trials-out", required=True, help="the trial table to write (Parquet)")
+    p.add_argument("--curves-out", required=True, help="the curve table to write (Parquet)")
     p.set_defaults(func=cmd_aggregate)
 
     p = sub.add_parser("compare", help="statistical comparison of optimizers")
-    p.add_argument("trials")
-    p.add_argument("--out", required=True)
-    p.add_argument("--budget")
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--correction", choices=["holm", "bh", "by"], default="holm")
-    p.add_argument("--baseline", default="random")
-    p.add_argument("--block", choices=["task", "task_seed"], default="task")
-    p.add_argument("--n-boot", type=int, default=1000)
-    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("trials", help="the aggregated trial table (Parquet)")
+    p.add_argument("--out", required=True, help="the directory for the statistics files")
+    p.add_argument("--budget", help="the budget to compare (required if the table holds several)")
+    p.add_argument("--alpha", type=float, default=0.05, help="the significance level")
+    p.add_argument(
+        "--correction",
+        choices=["holm", "bh", "by"],
+        default="holm",
+        help="multiple-comparison correction of the pairwise p-values",
+    )
+    p.add_argument(
+        "--baseline", default="random", help="the optimizer that scores 1 in the normalised scores"
+    )
+    p.add_argument(
+        "--block",
+        choices=["task", "task_seed"],
+        default="task",
+        help="the blocks of the Friedman test: each task, or each (task, seed) pair",
+    )
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
+    p.add_argument(
+        "--random-state", type=int, default=0, help="seed of the bootstraps and the density probes"
+    )
     p.add_argument("--comparisons", help="JSON: model-comparison group -> tasks")
     p.add_argument("--jobs", type=int, default=1, help="worker threads")
     p.add_argument("--at", help="re-slice the studies at a spend: trials|epochs|seconds=N")
@@ -425,9 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_summarise)
 
     p = sub.add_parser("log-analysis", help="log tables and figures to an MLflow analysis run")
-    p.add_argument("files", nargs="+")
+    p.add_argument("files", nargs="+", help="the statistics files, figures and summary")
     p.add_argument("--mlflow", required=True, help="JSON file written by init-mlflow")
     p.add_argument("--params", help="JSON object of run parameters (e.g. the analysis config)")
+    p.add_argument("--config-hash", help=config_hash)
     p.add_argument("--out", required=True, help="JSON file recording the run id")
     p.set_defaults(func=cmd_log_analysis)
 
@@ -438,9 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_coco_export)
 
     p = sub.add_parser("plot", help="figures from the comparison tables")
-    p.add_argument("stats")
+    p.add_argument("stats", help="the directory written by compare")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the directory for the figures")
     p.set_defaults(func=cmd_plot)
     return parser
 

@@ -23,6 +23,7 @@ from tunebench.core.budget import Budget
 from tunebench.core.files import write_json
 from tunebench.core.matrix import StudyCell
 from tunebench.frameworks import build_optimizer
+from tunebench.harness.datasets import dataset_inputs
 from tunebench.harness.provenance import provenance
 from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.harness.study_lock import study_lock
@@ -126,6 +127,8 @@ def _run_study(
             params=flat_params(asdict(cell)),
             resume_run_id=previous.get("parent_run_id") if same_store else None,
         )
+        if tracker.parent_run_id != previous.get("parent_run_id"):
+            tracker.log_inputs(dataset_inputs(cell.task_spec))
         state = {
             "tracking_uri": tracking.tracking_uri,
             "experiment_id": tracking.experiment_id,

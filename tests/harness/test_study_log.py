@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -141,3 +142,34 @@ def test_a_run_without_marker_is_found_by_its_tag_and_replaced(tmp_path, target)
     log_studies(target, [study], progress=None)
     (run,) = _study_runs(target)
     assert _logged_trials(target, run) == list(range(8))
+
+
+def test_a_sklearn_study_has_its_data_set_as_inputs_and_a_synthetic_one_none(
+    tmp_path, target
+) -> None:
+    svc = replace(
+        _cell(0, trials=2),
+        task="cancer-svc",
+        task_spec={"kind": "sklearn", "model": "svc", "dataset": "breast_cancer"},
+    )
+    dirs = [tmp_path / "svc", tmp_path / "branin"]
+    run_study(svc, dirs[0], progress=None)
+    run_study(_cell(0, trials=2), dirs[1], progress=None)
+    runs = log_studies(target, dirs, progress=None)
+    client = MlflowClient(target.tracking_uri)
+    inputs = client.get_run(runs[str(dirs[0])]).inputs.dataset_inputs
+    contexts = {i.tags[0].value: i.dataset for i in inputs}
+    assert sorted(contexts) == ["test", "training", "validation"]
+    assert {d.name for d in contexts.values()} == {"breast_cancer"}
+    assert len({d.digest for d in contexts.values()}) == 3  # three different sets of rows
+    rows = {c: json.loads(d.profile)["features_shape"][0] for c, d in contexts.items()}
+    assert sum(rows.values()) == 569 and rows["test"] == 143  # test_size 0.25, stratified
+    source = json.loads(contexts["test"].source)["tags"]
+    assert source["tunebench.loader"] == "sklearn.datasets.load_breast_cancer"
+    assert json.loads(source["tunebench.split"])["split_seed"] == 0
+    assert client.get_run(runs[str(dirs[1])]).inputs.dataset_inputs == []
+    live = run_study(svc, tmp_path / "live", tracking=target, progress=None)  # logging: live
+    live_inputs = client.get_run(live["mlflow"]["parent_run_id"]).inputs.dataset_inputs
+    assert sorted(i.dataset.digest for i in live_inputs) == sorted(
+        d.digest for d in contexts.values()
+    )

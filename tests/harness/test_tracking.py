@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -11,16 +12,21 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+import tunebench
 from tests.helpers.tasks import QuadraticTask
+from tunebench.cli import main
 from tunebench.core.budget import Budget
+from tunebench.core.config import config_hash, load_config, validate_config
 from tunebench.core.matrix import StudyCell
 from tunebench.frameworks import build_optimizer
+from tunebench.harness.provenance import git_commit
 from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.harness.tracking import (
     MlflowTracker,
     TrackingTarget,
     default_tracking_uri,
     init_experiment,
+    log_analysis_run,
 )
 from tunebench.study import run_study
 
@@ -234,3 +240,30 @@ def test_a_background_logging_error_reaches_the_study(target):
     with pytest.raises(RuntimeError, match="MLflow logging failed"):
         tracker.flush()
     tracker.flush()  # reported once
+
+
+def test_the_experiment_is_tagged_with_version_commit_and_config_hash(tmp_path):
+    smoke = validate_config(load_config("config/smoke.yaml"))
+    first = config_hash(smoke)
+    assert first == config_hash(json.loads(json.dumps(smoke)))  # stable across a round trip
+    out = tmp_path / "experiment.json"
+    args = ["--name", "tagged", "--results", str(tmp_path), "--out", str(out)]
+    assert main(["init-mlflow", "--config-hash", first, *args]) == 0
+    target = TrackingTarget.read(out)
+    client = MlflowClient(target.tracking_uri)
+    tags = client.get_experiment(target.experiment_id).tags
+    assert tags["tunebench.config_hash"] == first
+    assert tags["tunebench.version"] == tunebench.__version__
+    assert tags["tunebench.git_commit"].split("-")[0] == git_commit()["commit"]
+    # a later run with another config reuses the experiment: its tags describe the latest run,
+    # and each analysis run keeps the hash of the config it analysed
+    changed = config_hash({**smoke, "seeds": 3})
+    assert changed != first
+    summary = tmp_path / "summary.md"
+    summary.write_text("# verdict")
+    run_ids = [
+        log_analysis_run(target, [summary], {}, config_hash=digest) for digest in (first, changed)
+    ]
+    assert client.get_experiment(target.experiment_id).tags["tunebench.config_hash"] == changed
+    recorded = [client.get_run(r).data.tags["tunebench.config_hash"] for r in run_ids]
+    assert recorded == [first, changed]

@@ -23,7 +23,7 @@ from tests.helpers.workflow import (
     snakemake,
     sorted_trials,
 )
-from tunebench.core.config import load_config, validate_config
+from tunebench.core.config import config_hash, load_config, validate_config
 from tunebench.core.matrix import chunk_cells, expand_matrix
 from tunebench.core.outputs import FIGURE_FILES, STATS_FILES, SUMMARY_FILE
 
@@ -98,6 +98,15 @@ def test_smoke_workflow_end_to_end(local_smoke):
     assert {f"mean_rank.{o}" for o in mean_ranks["optimizer"]} <= set(analysis.data.metrics)
     summary_text = (results / SUMMARY_FILE).read_text()
     assert analysis.data.tags["mlflow.note.content"] == summary_text
+    digest = config_hash(SMOKE_CONFIG)  # what Snakemake's validated config hashes to
+    assert experiment.tags["tunebench.config_hash"] == digest
+    assert analysis.data.tags["tunebench.config_hash"] == digest
+    assert experiment.tags["tunebench.version"] == analysis.data.tags["tunebench.version"]
+    studies = [r for r in runs if r.data.tags.get("tunebench.role") == "study"]
+    inputs = {r.data.tags["task"]: r.inputs.dataset_inputs for r in studies}
+    assert {i.dataset.name for i in inputs["cancer-svc"]} == {"breast_cancer"}
+    assert {i.dataset.name for i in inputs["digits-mlp"]} == {"digits"}
+    assert inputs["branin"] == []
 
     report = snakemake(
         work, "--configfile", "config/smoke.yaml", "--report", "results/report.html"

@@ -118,6 +118,8 @@ rule log_analysis:
                 "slice": PRIMARY_AT,
             }
         ),
+        config_hash=CONFIG_HASH,
     shell:
         "tunebench log-analysis {input.stats} {input.figures} {input.summary}"
-        " --mlflow {input.mlflow} --params {params.analysis:q} --out {output} > {log} 2>&1"
+        " --mlflow {input.mlflow} --params {params.analysis:q}"
+        " --config-hash {params.config_hash} --out {output} > {log} 2>&1"

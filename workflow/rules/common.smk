@@ -1,9 +1,10 @@
 import json
+import os
 import shlex
 
 from snakemake.utils import validate
 
-from tunebench.core.config import ConfigError, load_config, validate_config
+from tunebench.core.config import ConfigError, config_hash, load_config, validate_config
 from tunebench.tasks.suites import expand_suites
 from tunebench.core.matrix import chunk_cells, expand_matrix, group_chunks, matrix_axes
 from tunebench.core.outputs import (
@@ -24,10 +25,14 @@ try:
     _expanded = expand_suites(config)
     config.clear()
     config.update(_expanded)
-    validate_config(config)
+    CONFIG_HASH = config_hash(validate_config(config))
 except ConfigError as error:
     raise SystemExit(f"tunebench: invalid config: {error}")
 validate(config, schema="../schemas/config.schema.yaml")
+
+# The conda envs (envs/*.yaml) install this checkout: pip expands TUNEBENCH_ROOT in their pip
+# section. The workflow sets it (the user need not), for the conda runs it starts.
+os.environ.update(TUNEBENCH_ROOT=workflow.basedir)
 
 CELLS = {(c.task, c.optimizer, c.budget, str(c.seed)): c for c in expand_matrix(config)}
 CHUNKS = chunk_cells(config, list(CELLS.values()))

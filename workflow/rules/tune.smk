@@ -75,6 +75,7 @@ for g, group in enumerate(LOG_GROUPS):
                 f"--name {config['name']}"
                 f" --tracking-uri={shlex.quote(config['mlflow']['tracking_uri'] or '')}"
                 " --experiment-out results/mlflow/experiment.json"
+                f" --config-hash {CONFIG_HASH}"
                 if creates_store
                 else "--mlflow results/mlflow/experiment.json"
             ),

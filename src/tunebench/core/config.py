@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import hashlib
+import json
 import math
 import sys
 from collections.abc import Mapping
@@ -19,7 +21,14 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ConfigError", "check_matrix_size", "load_config", "load_schema", "validate_config"]
+__all__ = [
+    "ConfigError",
+    "check_matrix_size",
+    "config_hash",
+    "load_config",
+    "load_schema",
+    "validate_config",
+]
 
 
 class ConfigError(ValueError):
@@ -261,6 +270,16 @@ def check_matrix_size(axes: tuple[int, int, int, int], max_studies: int) -> None
             f"({' × '.join(map(str, axes))} tasks × optimizers × budgets × seeds), more than "
             f"max_studies={max_studies:,}; raise max_studies if you mean it"
         )
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of ``config`` as canonical JSON: keys sorted, no spaces, UTF-8.
+
+    Give it the validated config (:func:`validate_config`), so that a default written out and
+    the same default left implicit hash alike.
+    """
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _check_semantics(config: dict[str, Any], *, explicit_baseline: bool) -> None:

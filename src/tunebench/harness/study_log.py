@@ -1,12 +1,12 @@
 """MLflow logging of finished studies, read back from their files (``mlflow.logging: after``).
 
 One job per experiment imports MLflow once and logs every study that is not in the store yet:
-a run per study (tags, parameters, summary metrics, ``study.json`` and ``trials.parquet`` as
-artifacts) holding its trials either as nested child runs or as metrics at step = trial
-(:func:`trials_mode`). Each study directory keeps a marker (:data:`MARKER`) with its run id and
-a digest of the trial table it logged, so a rerun skips what is logged, and a study that was
-rerun, extended or half-logged by a killed job has its old run deleted and is logged afresh:
-every trial is in the store exactly once.
+a run per study (tags, parameters, its data set as inputs, summary metrics, ``study.json`` and
+``trials.parquet`` as artifacts) holding its trials either as nested child runs or as metrics at
+step = trial (:func:`trials_mode`). Each study directory keeps a marker (:data:`MARKER`) with
+its run id and a digest of the trial table it logged, so a rerun skips what is logged, and a
+study that was rerun, extended or half-logged by a killed job has its old run deleted and is
+logged afresh: every trial is in the store exactly once.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from tunebench.core.files import write_json
 from tunebench.core.tables import CURVE_KEYS
+from tunebench.harness.datasets import dataset_inputs
 from tunebench.harness.tracking import MlflowTracker, TrackingTarget
 
 __all__ = [
@@ -131,6 +132,7 @@ def log_studies(
             params=flat_params(cell),
             start_time_ms=int(timings["started"] * 1000),
         )
+        tracker.log_inputs(dataset_inputs(cell["task_spec"]))
         marker = {
             "tracking_uri": target.tracking_uri,
             "experiment_id": target.experiment_id,

@@ -31,6 +31,7 @@ __all__ = [
     "MlflowTracker",
     "TrackingTarget",
     "default_tracking_uri",
+    "experiment_tags",
     "init_experiment",
     "log_analysis_run",
     "redacted",
@@ -86,10 +87,32 @@ def default_tracking_uri(results_dir: Path, configured: str | None = None) -> st
     return f"sqlite:///{db}"
 
 
+def experiment_tags(config_hash: str | None = None) -> dict[str, str]:
+    """Provenance tags of this process: ``tunebench.version``, ``tunebench.git_commit`` (with
+    ``-dirty`` if the work tree has changes) and ``tunebench.config_hash`` if given."""
+    from tunebench import __version__
+    from tunebench.harness.provenance import git_commit
+
+    git = git_commit()
+    tags = {"tunebench.version": __version__}
+    if git["commit"]:
+        tags["tunebench.git_commit"] = git["commit"] + ("-dirty" if git["dirty"] else "")
+    if config_hash:
+        tags["tunebench.config_hash"] = config_hash
+    return tags
+
+
 def init_experiment(
-    name: str, tracking_uri: str, artifact_root: Path | None = None
+    name: str,
+    tracking_uri: str,
+    artifact_root: Path | None = None,
+    config_hash: str | None = None,
 ) -> TrackingTarget:
-    """Create the store (if new) and the experiment ``name`` (if absent); return the target."""
+    """Create the store (if new) and the experiment ``name`` (if absent); return the target.
+
+    The experiment's :func:`experiment_tags` are set whether it is new or reused: they describe
+    the latest workflow run that opened it (each run's own are on its ``analysis`` run).
+    """
     from mlflow import MlflowClient
 
     if tracking_uri.startswith("sqlite:///"):
@@ -102,6 +125,8 @@ def init_experiment(
         location = Path(artifact_root).resolve().as_uri() if artifact_root else None
         experiment_id = client.create_experiment(name, artifact_location=location)
         client.set_experiment_tag(experiment_id, "mlflow.note.content", EXPERIMENT_NOTE)
+    for key, value in experiment_tags(config_hash).items():
+        client.set_experiment_tag(experiment_id, key, value)
     enable_wal(tracking_uri)
     return TrackingTarget(tracking_uri, experiment_id, name)
 
@@ -112,14 +137,22 @@ def log_analysis_run(
     params: Mapping[str, Any],
     metrics: Mapping[str, float] | None = None,
     description: str = "",
+    config_hash: str | None = None,
 ) -> str:
     """Log the comparison tables and figures as artifacts of one ``analysis`` run, with its
-    headline ``metrics`` and ``description`` (the summary, shown as the run's note)."""
+    headline ``metrics`` and ``description`` (the summary, shown as the run's note).
+
+    The run and the experiment get this process's :func:`experiment_tags`, so the experiment's
+    describe the latest analysis and every analysis run keeps its own.
+    """
     from mlflow import MlflowClient
     from mlflow.entities import Metric, Param
 
     client = MlflowClient(tracking_uri=target.tracking_uri)
-    tags = {"tunebench.role": "analysis"}
+    provenance = experiment_tags(config_hash)
+    for key, value in provenance.items():
+        client.set_experiment_tag(target.experiment_id, key, value)
+    tags = {"tunebench.role": "analysis", **provenance}
     if description:
         limit = 7900  # MLflow keeps tag values up to 8,000 characters
         more = "\n\n… (the whole summary is the artifact stats/summary.md)"
@@ -226,6 +259,13 @@ class MlflowTracker:
         self.parent_run_id = run.info.run_id
         self._log_batch(self.parent_run_id, metrics=[], params=params, tags={})
         return self.parent_run_id
+
+    def log_inputs(self, datasets: Sequence[Any]) -> None:
+        """Add ``mlflow.entities.DatasetInput`` s (:mod:`tunebench.harness.datasets`) to the
+        study's run."""
+        assert self.parent_run_id is not None, "start_study() first"
+        if datasets:
+            self._client.log_inputs(self.parent_run_id, datasets=list(datasets))
 
     def logged_trials(self) -> set[int]:
         """Trials fully logged under the parent (used on resume).

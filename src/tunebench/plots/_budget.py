@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,9 @@ import seaborn as sns
 from tunebench.core.tables import require_columns
 from tunebench.plots._style import (
     BETTER,
+    banded,
     colours_of,
+    curve_with_band,
     expected_max_lines,
     first,
     grid,
@@ -30,14 +32,8 @@ __all__ = ["plot_anytime", "plot_budget_ranks", "plot_cost", "plot_expected_max"
 _CURRENCY_LABELS = {
     "trials": "cumulative trials",
     "epochs": "cumulative epochs",
-    "seconds": "cumulative seconds (objective + optimizer)",
+    "seconds": "cumulative seconds\n(objective + optimizer)",
 }
-
-
-def _band(ax: plt.Axes, x, mean, lo, hi, colour: Any, label: str, step: bool) -> None:
-    kw = {"drawstyle": "steps-post"} if step else {}
-    ax.plot(x, mean, color=colour, label=label, lw=1.5, **kw)
-    ax.fill_between(x, lo, hi, step="post" if step else None, color=colour, alpha=0.2, linewidth=0)
 
 
 @styled
@@ -48,8 +44,10 @@ def plot_anytime(
     *,
     log_x: bool = False,
     palette: Mapping[str, Any] | None = None,
+    ranking: Sequence[str] | None = None,
 ) -> Path:
-    """Best-so-far mean curve with its bootstrap band per optimizer, one panel per task.
+    """Best-so-far mean curve per optimizer, one panel per task; bootstrap bands for at most
+    :data:`~tunebench.plots._style.MAX_BANDS` optimizers, the best by ``ranking``.
 
     Args:
         band: ``anytime.csv`` (:func:`tunebench.stats.bootstrap_band` grouped by task and
@@ -58,6 +56,8 @@ def plot_anytime(
         currency: Currency to draw (default: the band's ``currency`` column, else ``trials``).
         log_x: Logarithmic x axis.
         palette: Optimizer → colour.
+        ranking: Optimizers best first (``mean_ranks.csv``); see
+            :func:`~tunebench.plots._style.banded`.
 
     Returns:
         ``path``.
@@ -76,10 +76,14 @@ def plot_anytime(
     fig, axes = grid(len(tasks))
     for ax, task in zip(axes, tasks, strict=True):
         sub = d[d["task"] == task]
+        bands = banded(sub["optimizer"].unique(), ranking)
         for name, colour in colours.items():
             s = sub[sub["optimizer"] == name].sort_values("x")
             if len(s):
-                _band(ax, s["x"], s["mean"], s["ci_low"], s["ci_high"], colour, name, True)
+                curve_with_band(
+                    ax, s["x"], s["mean"], s["ci_low"], s["ci_high"], colour, name,
+                    band=name in bands, step=True,
+                )  # fmt: skip
         direction = "minimize" if normalised else first(sub, "direction")
         what = "normalised best so far" if normalised else "best validation so far"
         better = BETTER.get(str(direction))
@@ -98,16 +102,20 @@ def plot_expected_max(
     path: str | os.PathLike[str],
     *,
     palette: Mapping[str, Any] | None = None,
+    ranking: Sequence[str] | None = None,
 ) -> Path:
     """Expected best validation score of n i.i.d. trials, one panel per task.
 
-    Solid: Dodge et al. (2019) with a ±1 std band; dashed: the unbiased estimator of Tang et
-    al. (2020). For a minimised metric the curves are expected minima.
+    Solid: Dodge et al. (2019), with a ±1 std band for at most
+    :data:`~tunebench.plots._style.MAX_BANDS` optimizers (the best by ``ranking``); dashed: the
+    unbiased estimator of Tang et al. (2020). For a minimised metric the curves are expected
+    minima.
 
     Args:
         expected_max: ``expected_max.csv`` (:func:`tunebench.stats.expected_max_curves`).
         path: PNG to write.
         palette: Optimizer → colour.
+        ranking: Optimizers best first (``mean_ranks.csv``).
 
     Returns:
         ``path``.
@@ -124,7 +132,8 @@ def plot_expected_max(
     fig, axes = grid(len(tasks))
     for ax, task in zip(axes, tasks, strict=True):
         sub = d[d["task"] == task]
-        expected_max_lines(ax, sub, "optimizer", colours)
+        bands = banded(sub["optimizer"].unique(), ranking)
+        expected_max_lines(ax, sub, "optimizer", colours, bands)
         better = BETTER.get(str(first(sub, "direction")))
         best = "min" if first(sub, "direction") == "minimize" else "max"
         ax.set_ylabel(f"expected {best} validation\n({better})" if better else "expected best")
@@ -157,7 +166,7 @@ def plot_budget_ranks(
             "budget_ranks", non_empty=True)  # fmt: skip
     d = budget_ranks.assign(optimizer=budget_ranks["optimizer"].astype(str))
     colours = colours_of(d["optimizer"], palette)
-    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    fig, ax = plt.subplots(figsize=(6.0, 4.0), layout="constrained")
     names = list(colours)
     offsets = np.linspace(-0.012, 0.012, len(names)) if len(names) > 1 else [0.0]
     for off, name in zip(offsets, names, strict=True):
@@ -173,7 +182,7 @@ def plot_budget_ranks(
     ax.set_xlabel(f"fraction of the budget ({currency})")
     ax.set_ylabel("mean rank of the test score (1 = best)")
     ax.invert_yaxis()
-    ax.legend(title="optimizer", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    legend(fig, [ax], "optimizer")
     return save(fig, path)
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from tunebench.core.tables import require_columns
 from tunebench.plots._style import (
     colours_of,
+    points_or_boxes,
     save,
     styled,
 )
@@ -32,8 +32,9 @@ def plot_density(
 
     Three panels share the optimizer axis: the normalised test score (lower is better), the
     centred L2 discrepancy and the dispersion of each study relative to the baseline's studies
-    of the same task (1 = as even as random search; above 1 = more concentrated). Boxes
-    summarise the studies, points are studies.
+    of the same task (1 = as even as random search; above 1 = more concentrated). Points are
+    studies, over a box per optimizer when each has
+    :data:`~tunebench.plots._style.MIN_BOX` studies or more.
 
     Args:
         density: ``density.csv`` (:func:`tunebench.stats.exploration_density` +
@@ -52,7 +53,6 @@ def plot_density(
     fig, axes = plt.subplots(
         1, 3, figsize=(10.5, 1.4 + 0.42 * len(names)), sharey=True, constrained_layout=True
     )
-    jitter = np.random.default_rng(0)  # vertical spread of the points only
     panels = (
         ("normalised", "normalised test score\n(lower is better)"),
         ("discrepancy_rel", "centred L2 discrepancy\n÷ baseline's (1 = as even)"),
@@ -61,20 +61,10 @@ def plot_density(
     for ax, (col, label) in zip(axes, panels, strict=True):
         ax.set_xlabel(label)
         values = [d.loc[d["optimizer"] == n, col].dropna().to_numpy() for n in names]
-        shown = [i for i, v in enumerate(values) if v.size]
-        if not shown:
+        if not any(v.size for v in values):
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
             continue
-        boxes = ax.boxplot(
-            [values[i] for i in shown], positions=shown, vert=False, widths=0.6,
-            patch_artist=True, showfliers=False, medianprops={"color": "k"},
-        )  # fmt: skip
-        for i, patch in zip(shown, boxes["boxes"], strict=True):
-            patch.set_facecolor(colours[names[i]])
-            patch.set_alpha(0.5)
-        for i in shown:
-            y = i + jitter.uniform(-0.15, 0.15, size=values[i].size)
-            ax.scatter(values[i], y, s=6, color="k", lw=0, alpha=0.6, zorder=3)
+        points_or_boxes(ax, values, [colours[n] for n in names], vertical=False)
         if col != "normalised":
             ax.axvline(1.0, color="0.4", ls=":", lw=1)
     axes[0].set_yticks(range(len(names)), names)

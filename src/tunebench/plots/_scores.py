@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,13 @@ import seaborn as sns
 from tunebench.core.tables import require_columns
 from tunebench.plots._style import (
     BETTER,
+    banded,
     colours_of,
+    curve_with_band,
     first,
     grid,
+    legend,
+    points_or_boxes,
     save,
     styled,
     task_title,
@@ -47,7 +51,7 @@ def plot_message(path: str | os.PathLike[str], title: str, message: str) -> Path
         title: What the figure would show.
         message: Why it is empty, e.g. "no i.i.d. (random-search) optimizer in the experiment".
     """
-    fig, ax = plt.subplots(figsize=(6.0, 1.8))
+    fig, ax = plt.subplots(figsize=(6.0, 1.8), layout="constrained")
     ax.axis("off")
     ax.set_title(title)
     ax.text(0.5, 0.45, textwrap.fill(message, 70), ha="center", va="center", wrap=True)
@@ -61,7 +65,8 @@ def plot_test_scores(
     *,
     palette: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Final test score of each study: box per optimizer, seeds as points, one panel per task.
+    """Final test score of each study, one panel per task: a point per seed, over a box per
+    optimizer when every optimizer has :data:`~tunebench.plots._style.MIN_BOX` seeds or more.
 
     Args:
         scores: ``scores.csv`` (:func:`tunebench.stats.study_scores`): ``task, optimizer,
@@ -78,24 +83,13 @@ def plot_test_scores(
     order = sorted(data["optimizer"].unique())
     colours = colours_of(order, palette)
     fig, axes = grid(len(tasks), width=3.9, height=3.0)
-    jitter = np.random.default_rng(0)  # horizontal spread of the points only
     for ax, task in zip(axes, tasks, strict=True):
         sub = data[data["task"] == task]
         values = [sub.loc[sub["optimizer"] == o, "test_value"].dropna().to_numpy() for o in order]
-        shown = [i for i, v in enumerate(values) if v.size]
-        if not shown:
+        if not any(v.size for v in values):
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
             continue
-        boxes = ax.boxplot(
-            [values[i] for i in shown], positions=shown, widths=0.6, patch_artist=True,
-            showfliers=False, medianprops={"color": "k"},
-        )  # fmt: skip
-        for i, patch in zip(shown, boxes["boxes"], strict=True):
-            patch.set_facecolor(colours[order[i]])
-            patch.set_alpha(0.5)
-        for i in shown:
-            x = i + jitter.uniform(-0.15, 0.15, size=values[i].size)
-            ax.scatter(x, values[i], s=9, color="k", lw=0, zorder=3)
+        points_or_boxes(ax, values, [colours[o] for o in order])
         ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
         metric = first(sub, "metric", "score")
         better = BETTER.get(str(first(sub, "direction")))
@@ -128,7 +122,7 @@ def plot_ranks(
     d["optimizer"] = d["optimizer"].astype(str)
     colours = colours_of(d["optimizer"], palette)
     y = np.arange(len(d))
-    fig, ax = plt.subplots(figsize=(5.0, 1.2 + 0.4 * len(d)))
+    fig, ax = plt.subplots(figsize=(5.0, 1.2 + 0.4 * len(d)), layout="constrained")
     err = np.vstack([d["mean_rank"] - d["ci_low"], d["ci_high"] - d["mean_rank"]])
     for i, row in d.iterrows():
         ax.errorbar(
@@ -244,7 +238,7 @@ def plot_p_a_better(pairwise: pd.DataFrame, path: str | os.PathLike[str]) -> Pat
         text.loc[a, b] = f"{row.p_a_better:.2f}{star}\n[{lo:.2f}, {hi:.2f}]"
         text.loc[b, a] = f"{1 - row.p_a_better:.2f}{star}\n[{1 - hi:.2f}, {1 - lo:.2f}]"
     size = 1.6 + 1.0 * len(names)
-    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    fig, ax = plt.subplots(figsize=(size + 1.2, size), layout="constrained")
     sns.heatmap(
         p.astype(float), annot=text.to_numpy(), fmt="", cmap="vlag_r", vmin=0.0, vmax=1.0,
         center=0.5, square=True, linewidths=0.5, cbar_kws={"label": "P(row better than column)"},
@@ -320,15 +314,19 @@ def plot_profiles(
     path: str | os.PathLike[str],
     *,
     palette: Mapping[str, Any] | None = None,
+    ranking: Sequence[str] | None = None,
 ) -> Path:
-    """Performance profiles: fraction of studies with normalised score ≤ τ, with bands.
+    """Performance profiles: fraction of studies with normalised score ≤ τ.
 
     Higher curves are better; τ = 0 is the optimum and τ = 1 the baseline's mean (dotted).
+    Bootstrap bands for at most :data:`~tunebench.plots._style.MAX_BANDS` optimizers, the best
+    by ``ranking``.
 
     Args:
         profiles: ``profiles.csv`` (:func:`tunebench.stats.performance_profiles`).
         path: PNG to write.
         palette: Optimizer → colour.
+        ranking: Optimizers best first (``mean_ranks.csv``).
 
     Returns:
         ``path``.
@@ -339,21 +337,18 @@ def plot_profiles(
     d = profiles.assign(optimizer=profiles["optimizer"].astype(str))
     names = sorted(d["optimizer"].unique())
     colours = colours_of(names, palette)
-    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    bands = banded(names, ranking)
+    fig, ax = plt.subplots(figsize=(6.0, 4.0), layout="constrained")
     for name in names:
         sub = d[d["optimizer"] == name].sort_values("tau")
-        ax.plot(
-            sub["tau"], sub["fraction"], color=colours[name], label=name, lw=1.5,
-            drawstyle="steps-post",
-        )  # fmt: skip
-        ax.fill_between(
-            sub["tau"], sub["ci_low"], sub["ci_high"], color=colours[name], alpha=0.2, lw=0,
-            step="post",
+        curve_with_band(
+            ax, sub["tau"], sub["fraction"], sub["ci_low"], sub["ci_high"], colours[name], name,
+            band=name in bands, step=True,
         )  # fmt: skip
     for tau in (0.0, 1.0):
         ax.axvline(tau, color="0.4", ls=":", lw=1)
     ax.set_xlabel("τ (normalised score: 0 = optimum, 1 = baseline)")
-    ax.set_ylabel("fraction of studies with score ≤ τ")
+    ax.set_ylabel("fraction of studies\nwith score ≤ τ")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(title="optimizer", loc="lower right")
+    legend(fig, [ax], "optimizer")
     return save(fig, path)

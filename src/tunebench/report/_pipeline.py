@@ -275,6 +275,8 @@ def _figure_makers(src: Path) -> dict[str, Callable[[Path], Path]]:
 
     t = {stem(n): _read(src, n) for n in STATS_FILES if n.endswith(".csv")}
     colours = plots.colours_of(t["scores"]["optimizer"])
+    ranks = t["mean_ranks"]
+    ranking = ranks.sort_values("mean_rank", kind="stable")["optimizer"].astype(str).tolist()
     alpha = float(t["omnibus"]["alpha"].iloc[0]) if "alpha" in t["omnibus"] else 0.05
     band = t["anytime"]
 
@@ -288,13 +290,15 @@ def _figure_makers(src: Path) -> dict[str, Callable[[Path], Path]]:
         sel = band[band["currency"] == currency] if "currency" in band else band.iloc[:0]
         if sel.empty:
             return message(f"best so far vs {currency}", f"no task spends {currency}")
-        return lambda p: plots.plot_anytime(sel, p, currency, palette=colours)
+        return lambda p: plots.plot_anytime(sel, p, currency, palette=colours, ranking=ranking)
 
     no_models = "no model comparison declared (config section `comparisons:`)"
     return {
         "test_scores": lambda p: plots.plot_test_scores(t["scores"], p, palette=colours),
         "aggregates": lambda p: plots.plot_aggregates(t["aggregates"], p, palette=colours),
-        "profiles": lambda p: plots.plot_profiles(t["profiles"], p, palette=colours),
+        "profiles": lambda p: plots.plot_profiles(
+            t["profiles"], p, palette=colours, ranking=ranking
+        ),
         "ranks": lambda p: plots.plot_ranks(t["mean_ranks"], p, palette=colours),
         "cd_diagram": when(
             "pairwise",
@@ -315,7 +319,9 @@ def _figure_makers(src: Path) -> dict[str, Callable[[Path], Path]]:
         "anytime_seconds": anytime("seconds"),
         "expected_max": when(
             "expected_max",
-            lambda p: plots.plot_expected_max(t["expected_max"], p, palette=colours),
+            lambda p: plots.plot_expected_max(
+                t["expected_max"], p, palette=colours, ranking=ranking
+            ),
             "expected best validation score vs trials",
             "no i.i.d. (random-search) optimizer in the experiment",
         ),
