@@ -27,12 +27,16 @@ def _tracking_target(config: dict[str, Any], results: Path) -> Any:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from tunebench.core.matrix import expand_matrix, seeds_of
+    from tunebench.core.matrix import expand_matrix, matrix_axes, seeds_of
 
     config = _load_validated(args.config)
+    only = "".join(
+        f", {name} on {len(tasks)} task{'s' * (len(tasks) > 1)} only"
+        for name, tasks in matrix_axes(config)["only"].items()
+    )
     print(
         f"{args.config}: valid: {len(config['tasks'])} tasks × {len(config['optimizers'])} "
-        f"optimizers × {len(config['budgets'])} budgets × {len(seeds_of(config))} seeds = "
+        f"optimizers × {len(config['budgets'])} budgets × {len(seeds_of(config))} seeds{only} = "
         f"{len(expand_matrix(config))} studies"
     )
     return 0
