@@ -26,6 +26,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.helpers.adapter_contract import AdapterContract
+from tests.helpers.studies import adapters_of
 from tunebench.cli import main
 from tunebench.core.matrix import StudyCell
 from tunebench.core.tables import TRIAL_COLUMNS, incumbent_flags
@@ -153,8 +154,8 @@ class TestAutoPyTorchContract(AdapterContract):
     """The contract's tests tune the quadratic task, which Auto-PyTorch cannot: it searches its
     own pipeline space on a data set. Its promises are checked on real studies below."""
 
-    @pytest.fixture
-    def optimizer(self) -> str:
+    @pytest.fixture(params=adapters_of("autopytorch"))
+    def optimizer(self, request: pytest.FixtureRequest) -> str:
         pytest.skip(
             "Auto-PyTorch tunes its own pipeline space on a data set, not the contract's "
             "quadratic task: tests/frameworks/test_autopytorch.py checks the contract's promises "
@@ -237,7 +238,10 @@ def test_trial_table_journal_and_mlflow_agree(study):
     for row in trials.itertuples():
         run = logged[row.trial]
         assert run.data.tags["status"] == row.status
-        assert run.data.params == {k: str(v) for k, v in json.loads(row.params).items()}
+        params = json.loads(row.params)  # MLflow holds them as JSON text
+        assert run.data.params == {
+            k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()
+        }
         assert run.data.metrics["epochs"] == row.epochs
         if row.status != "failed":
             assert run.data.metrics["value"] == pytest.approx(row.value)

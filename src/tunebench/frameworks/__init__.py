@@ -91,7 +91,7 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
         "tunebench.frameworks.autopytorch_adapter:AutoPyTorchOptimizer",
         "autoPyTorch",
         (),
-        "make install-autopytorch  # its own Python 3.8 venv",
+        "make install-autopytorch",
         probe="tunebench.frameworks.autopytorch_adapter:status",
     ),
 }

@@ -7,23 +7,32 @@ per configuration SMAC evaluates is written to stdout as soon as SMAC has it (a 
 then ``{"event": "done"}``; everything else the search prints goes to stderr.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import shutil
 import sys
 import time
 import traceback
+from typing import Any
 
 # SMAC's run statuses that are a result (the others are failures).
 OK = ("SUCCESS", "DONOTADVANCE")
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """A JSON value for a numpy scalar."""
     return value.item() if hasattr(value, "item") else value
 
 
-def main(settings_path):
+def one_line(error: Any) -> str:
+    """Auto-PyTorch's error message on one line, at most 300 characters."""
+    return " ".join(str(error or "").split())[:300]
+
+
+def main(settings_path: str) -> None:
+    """Search as the settings file says, streaming the evaluated configurations to stdout."""
     with open(settings_path) as f:
         settings = json.load(f)
     out = os.fdopen(os.dup(1), "w")  # results only; fd 1 (prints, warnings) goes to stderr
@@ -34,17 +43,17 @@ def main(settings_path):
     from autoPyTorch.optimizer.smbo import get_smac_object
     from smac.callbacks import IncorporateRunResultCallback
 
-    def emit(entry):
+    def emit(entry: dict[str, Any]) -> None:
         out.write(json.dumps(entry) + "\n")
         out.flush()
 
     class Stream(IncorporateRunResultCallback):
         """Write each evaluated configuration; stop SMAC once ``stop_epochs`` are spent."""
 
-        def __init__(self):
+        def __init__(self) -> None:
             self.epochs = 0.0
 
-        def __call__(self, smbo, run_info, result, time_left):
+        def __call__(self, smbo: Any, run_info: Any, result: Any, time_left: float) -> Any:
             status = result.status.name
             info = result.additional_info or {}
             ok = status in OK
@@ -61,13 +70,13 @@ def main(settings_path):
                     "test_value": 1.0 - float(test_loss["accuracy"]) if ok and test_loss else None,
                     "t_start": float(result.starttime),
                     "t_end": float(result.endtime),
-                    "error": "" if ok else str(info.get("error") or info.get("info") or status),
+                    "error": "" if ok else one_line(info.get("error") or info.get("info")),
                 }
             )
             stop = settings["stop_epochs"]
             return False if stop is not None and self.epochs >= stop else None
 
-    def smac_object(**kwargs):
+    def smac_object(**kwargs: Any) -> Any:
         smac = get_smac_object(**kwargs)
         smac.register_callback(Stream())
         return smac

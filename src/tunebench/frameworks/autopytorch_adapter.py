@@ -206,11 +206,16 @@ class AutoPyTorchOptimizer(Optimizer):
                         recorder.record(result)
                     test_values[_key(result.params)] = test_value
                     number += 1
-                    if recorder.exhausted:
+                    if number >= replayed and recorder.exhausted:
                         break
-                done = recorder.exhausted
+                done = number >= replayed and recorder.exhausted
             finally:
                 _stop(process)
+        if process.returncode == 0 and number < replayed:
+            raise RuntimeError(
+                f"Auto-PyTorch cannot resume this study: its search ended after {number} "
+                f"trials, the journal holds {replayed}; start the study afresh"
+            )
         if not done and process.returncode != 0:
             lines = log.read_text(errors="replace").strip().splitlines()
             last = lines[-1] if lines else "no output"
@@ -239,7 +244,7 @@ class AutoPyTorchOptimizer(Optimizer):
             t_end=entry["t_end"],
             objective_s=max(0.0, entry["t_end"] - entry["t_start"]),
             optimizer_s=max(0.0, entry["t_start"] - previous_end),
-            error="" if ok else f"Auto-PyTorch {entry['status']}: {entry['error']}",
+            error="" if ok else f"Auto-PyTorch {entry['status']}: {entry['error']}".rstrip(": "),
         )
         test_value = entry["test_value"]
         return result, math.nan if test_value is None else float(test_value)
