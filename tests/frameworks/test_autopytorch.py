@@ -27,7 +27,9 @@ from mlflow import MlflowClient
 
 from tests.helpers.adapter_contract import AdapterContract
 from tests.helpers.studies import adapters_of
+from tests.helpers.tasks import QuadraticTask
 from tunebench.cli import main
+from tunebench.core.budget import Budget
 from tunebench.core.matrix import StudyCell
 from tunebench.core.tables import TRIAL_COLUMNS, incumbent_flags
 from tunebench.frameworks import OptimizerConfigError, build_optimizer
@@ -38,6 +40,7 @@ from tunebench.frameworks.autopytorch_adapter import (
     status,
     venv_python,
 )
+from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.harness.tracking import TrackingTarget, init_experiment
 from tunebench.study import run_study
 
@@ -109,6 +112,18 @@ def test_bad_hyperband_budgets_are_one_line_errors():
         AutoPyTorchOptimizer(name="apt", min_budget=5, max_budget=3)
     assert str(error.value) == (
         "optimizers.apt.min_budget: must be between 1 and max_budget (3), got 5"
+    )
+
+
+def test_a_task_without_data_is_a_one_line_error(tmp_path):
+    task = QuadraticTask()
+    key = StudyKey("t", task.name, "apt", "autopytorch", "smac-hyperband", "t3", 0)
+    recorder = Recorder(tmp_path, key, task, Budget("t3", "trials", 3), progress=None)
+    with pytest.raises(ValueError) as error:
+        AutoPyTorchOptimizer(name="apt").run(task, 0, recorder)
+    assert str(error.value) == (
+        "optimizers.apt: Auto-PyTorch needs a task with a data set (kind: sklearn); "
+        "'quadratic' has none (optimizers.apt.tasks lists the tasks it runs on)"
     )
 
 

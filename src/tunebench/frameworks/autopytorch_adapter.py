@@ -121,7 +121,8 @@ class AutoPyTorchOptimizer(Optimizer):
         if data_of is None:
             raise ValueError(
                 f"optimizers.{self.name}: Auto-PyTorch needs a task with a data set "
-                f"(kind: sklearn); {task.name!r} has none"
+                f"(kind: sklearn); {task.name!r} has none (optimizers.{self.name}.tasks lists "
+                "the tasks it runs on)"
             )
         work = recorder.study_dir / "autopytorch"
         shutil.rmtree(work, ignore_errors=True)  # what a killed run left
