@@ -44,6 +44,8 @@ from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.harness.tracking import TrackingTarget, init_experiment
 from tunebench.study import run_study
 
+pytestmark = pytest.mark.xdist_group("autopytorch")  # one worker runs the module's one study
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "install-autopytorch.sh"
 PINS = ROOT / "envs" / "autopytorch-py38.txt"
