@@ -1,14 +1,16 @@
 # tunebench: `make run` runs the default experiment, `make test` runs the test suite, `make bench`
 # the benchmarks (docs/benchmarks.md). All create .venv first. torch==2.13.0 is installed before
 # anything that depends on it (a CPU wheel on these machines); on a GPU cluster, install your own
-# torch build first.
+# torch build first. `make install-autopytorch` builds Auto-PyTorch's own Python 3.8 venv
+# (docs/frameworks.md#autopytorch); AUTOPYTORCH_PYTHON names its interpreter where python3.8 is
+# not on PATH or in pyenv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CORES ?= all
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run report test lint bench findings clean
+.PHONY: install install-autopytorch run report test lint bench findings clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +20,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+install-autopytorch:
+	bash scripts/install-autopytorch.sh .venv-autopytorch envs/autopytorch-py38.txt
 
 run: install
 	snakemake --profile profiles/local --cores $(CORES)

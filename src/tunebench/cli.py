@@ -30,7 +30,7 @@ def _tracking_target(config: dict[str, Any], results: Path, config_hash: str | N
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from tunebench.core.config import load_config, validate_config
-    from tunebench.core.matrix import expand_matrix, seeds_of
+    from tunebench.core.matrix import expand_matrix, matrix_axes, seeds_of
     from tunebench.tasks.suites import merge_suite_tasks, suite_tasks_of
 
     raw = load_config(args.config)
@@ -38,9 +38,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config = validate_config(merge_suite_tasks(raw, by_suite))
     for entry, tasks in by_suite.items():
         print(f"suites.{entry}: {raw['suites'][entry]['suite']}, {len(tasks)} tasks")
+    only = "".join(
+        f", {name} on {len(tasks)} task{'s' * (len(tasks) > 1)} only"
+        for name, tasks in matrix_axes(config)["only"].items()
+    )
     print(
         f"{args.config}: valid: {len(config['tasks'])} tasks × {len(config['optimizers'])} "
-        f"optimizers × {len(config['budgets'])} budgets × {len(seeds_of(config))} seeds = "
+        f"optimizers × {len(config['budgets'])} budgets × {len(seeds_of(config))} seeds{only} = "
         f"{len(expand_matrix(config))} studies"
     )
     return 0

@@ -178,7 +178,7 @@ def test_schema_enums_match_the_registries():
     assert tuple(then["ray"]["search"]["enum"]) == SEARCHES
     assert tuple(then["ray"]["scheduler"]["enum"]) == SCHEDULERS
     ray_keywords = set(inspect.signature(RayOptimizer).parameters) - {"name"}
-    assert set(then["ray"]) - {"framework"} == ray_keywords
+    assert set(then["ray"]) - {"framework", "tasks"} == ray_keywords
     from tunebench.frameworks.ax_adapter import METHODS, AxOptimizer
     from tunebench.frameworks.sklearn_adapter import SEARCHES as SK_SEARCHES
     from tunebench.frameworks.sklearn_adapter import SklearnSearchOptimizer
@@ -201,7 +201,7 @@ def test_schema_enums_match_the_registries():
         ("autopytorch", AutoPyTorchOptimizer),
     ):
         keywords = set(inspect.signature(cls).parameters) - {"name"}
-        assert set(then[framework]) - {"framework"} == keywords
+        assert set(then[framework]) - {"framework", "tasks"} == keywords
     kinds = {
         branch["if"]["properties"]["kind"]["const"]: branch["then"]["properties"]
         for branch in defs["task"]["allOf"]
@@ -371,3 +371,24 @@ def test_configs_are_bounded_before_anything_is_allocated(path, value, expected)
 def test_max_studies_can_be_raised():
     config = validate_config({**_mutated("seeds", 60_000), "max_studies": 1_000_000})
     assert config["seeds"] == 60_000
+
+
+def test_an_optimizer_with_tasks_runs_on_those_only():
+    config = validate_config(_mutated("optimizers.random.tasks", ["cancer-svc", "digits-svc"]))
+    cells = expand_matrix(config)
+    random = {(c.task, c.seed) for c in cells if c.optimizer == "random"}
+    assert random == {(t, s) for t in ("cancer-svc", "digits-svc") for s in (0, 1)}
+    assert len(cells) == (4 * 2 + 2) * 2  # two full optimizers, random on 2 of 4 tasks
+    assert all("tasks" not in c.optimizer_spec for c in cells)  # not an adapter option
+    axes = json.loads(json.dumps(matrix_axes(config)))
+    assert axes["only"] == {"random": ["cancer-svc", "digits-svc"]}
+    assert study_dirs(axes, "res") == [cell.study_dir("res") for cell in cells]
+
+
+def test_an_optimizers_unknown_task_is_a_one_line_error():
+    with pytest.raises(ConfigError) as error:
+        validate_config(_mutated("optimizers.random.tasks", ["cancer-svc", "nope"]))
+    assert str(error.value) == (
+        "optimizers.random.tasks: unknown task(s) ['nope'] "
+        "(choose from: branin, cancer-svc, digits-mlp, digits-svc)"
+    )

@@ -285,6 +285,13 @@ def config_hash(config: Mapping[str, Any]) -> str:
 def _check_semantics(config: dict[str, Any], *, explicit_baseline: bool) -> None:
     from tunebench.core.space import SearchSpace, SpaceError
 
+    for name, spec in config["optimizers"].items():
+        unknown = [t for t in spec.get("tasks", ()) if t not in config["tasks"]]
+        if unknown:
+            raise ConfigError(
+                f"optimizers.{name}.tasks: unknown task(s) {unknown} "
+                f"(choose from: {', '.join(config['tasks'])})"
+            )
     seeds = config["seeds"]
     n_seeds = seeds if isinstance(seeds, int) else len(seeds)
     axes = (len(config["tasks"]), len(config["optimizers"]), len(config["budgets"]), n_seeds)

@@ -149,12 +149,14 @@ def cell_of(
             raise KeyError(f"{section}.{name}: not in the config")
     task_spec = dict(config["tasks"][task])
     timeout = task_spec.pop("trial_timeout_s", config.get("trial_timeout_s"))
+    optimizer_spec = dict(config["optimizers"][optimizer])
+    optimizer_spec.pop("tasks", None)
     return StudyCell(
         experiment=config["name"],
         task=task,
         task_spec=task_spec,
         optimizer=optimizer,
-        optimizer_spec=dict(config["optimizers"][optimizer]),
+        optimizer_spec=optimizer_spec,
         budget=budget,
         budget_spec=dict(config["budgets"][budget]),
         seed=int(seed),
@@ -164,32 +166,44 @@ def cell_of(
 
 
 def expand_matrix(config: Mapping[str, Any]) -> list[StudyCell]:
-    """All cells of a validated config, in a stable order."""
+    """All cells of a validated config, in a stable order (an optimizer with ``tasks`` only on
+    those)."""
+    axes = matrix_axes(config)
     return [
         cell_of(config, task, optimizer, budget, seed)
-        for task in config["tasks"]
-        for optimizer in config["optimizers"]
-        for budget in config["budgets"]
-        for seed in seeds_of(config)
+        for task, optimizer, budget, seed in _coordinates(axes)
     ]
 
 
-def matrix_axes(config: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """The matrix as its axes (task, optimizer, budget names and seeds): short JSON for a job."""
+def matrix_axes(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The matrix as its axes (task, optimizer, budget names and seeds, and ``only``: the tasks
+    of each optimizer that names them): short JSON for a job."""
     return {
         "tasks": list(config["tasks"]),
         "optimizers": list(config["optimizers"]),
         "budgets": list(config["budgets"]),
         "seeds": seeds_of(config),
+        "only": {
+            name: list(spec["tasks"])
+            for name, spec in config["optimizers"].items()
+            if spec.get("tasks") is not None
+        },
     }
+
+
+def _coordinates(axes: Mapping[str, Any]) -> list[tuple[str, str, str, int]]:
+    """(task, optimizer, budget, seed) of every cell of the matrix with these axes."""
+    only = axes.get("only", {})
+    return [
+        (task, optimizer, budget, seed)
+        for task in axes["tasks"]
+        for optimizer in axes["optimizers"]
+        if optimizer not in only or task in only[optimizer]
+        for budget in axes["budgets"]
+        for seed in axes["seeds"]
+    ]
 
 
 def study_dirs(axes: Mapping[str, Any], results: str | Path = "results") -> list[Path]:
     """Every study directory of the matrix with these :func:`matrix_axes`, in matrix order."""
-    return [
-        _study_dir(results, task, optimizer, budget, seed)
-        for task in axes["tasks"]
-        for optimizer in axes["optimizers"]
-        for budget in axes["budgets"]
-        for seed in axes["seeds"]
-    ]
+    return [_study_dir(results, *coordinates) for coordinates in _coordinates(axes)]

@@ -29,6 +29,7 @@ class FrameworkInfo:
     distribution: str  # the PyPI distribution whose version is reported
     modules: tuple[str, ...]  # importable modules the adapter needs
     install: str  # the pip command that installs them
+    probe: str = ""  # "module:function" returning (installed, detail), where not importable here
 
 
 FRAMEWORKS: dict[str, FrameworkInfo] = {
@@ -89,8 +90,9 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
     "autopytorch": FrameworkInfo(
         "tunebench.frameworks.autopytorch_adapter:AutoPyTorchOptimizer",
         "autoPyTorch",
-        ("autoPyTorch",),
-        "conda env create -f envs/autopytorch.yaml (needs Python ≤ 3.9: scikit-learn<0.25)",
+        (),
+        "make install-autopytorch",
+        probe="tunebench.frameworks.autopytorch_adapter:status",
     ),
 }
 
@@ -98,6 +100,9 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
 def framework_status(name: str) -> tuple[bool, str]:
     """``(installed, version or install hint)`` for framework ``name``."""
     info = FRAMEWORKS[name]
+    if info.probe:
+        module_name, function = info.probe.split(":")
+        return getattr(importlib.import_module(module_name), function)()
     missing = [m for m in info.modules if importlib.util.find_spec(m) is None]
     if missing:
         return False, f"not installed ({', '.join(missing)} missing): {info.install}"
