@@ -193,6 +193,7 @@ class StudyState:
         live = _Live(self.next_trial, params, self._epoch_cap())
         self.next_trial += 1
         self.live[trial_id] = live
+        self.recorder.start_trial(live.number, params)
         return {"trial": live.number, "cap": live.cap, "timeout_s": self.recorder.trial_timeout_s}
 
     def _epoch_cap(self) -> int | None:
