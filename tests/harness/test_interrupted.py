@@ -43,6 +43,9 @@ KILLED = 1  # the trial in flight at the kill
 INTO_S = 0.8  # how far into it
 DOWNTIME_S = 2.0
 BUDGETS = {"seconds": Budget("s3", "seconds", 3.0), "trials": Budget("t3", "trials", 3)}
+# Ray charges its worker's start (seconds on a busy machine) to the first trial of each run: a
+# larger seconds budget lets the study reach trial KILLED.
+RAY_SECONDS = Budget("s15", "seconds", 15.0)
 
 CHILD = """
 import sys
@@ -50,7 +53,8 @@ sys.path.insert(0, {root!r})
 from tests.helpers.studies import run_quadratic
 from tests.helpers.tasks import QuadraticTask
 from tunebench.core.budget import Budget
-run_quadratic({optimizer!r}, {out!r}, task=QuadraticTask(delay_s={delay}), budget=Budget(*{budget}))
+task, budget = QuadraticTask(delay_s={delay}), Budget(*{budget})
+run_quadratic({optimizer!r}, {out!r}, task=task, budget=budget)
 """
 
 
@@ -93,6 +97,8 @@ def test_a_trial_interrupted_by_a_kill_is_run_again_and_charged_what_it_ran(
     optimizer, currency, tmp_path
 ):
     budget, task = BUDGETS[currency], QuadraticTask(delay_s=DELAY_S)
+    if optimizer.startswith("ray") and currency == "seconds":
+        budget = RAY_SECONDS
     out = tmp_path / "killed"
     killed_at = _kill_mid_trial(optimizer, out, budget)
     assert len(_lines(out / "journal.jsonl")) == KILLED, "the kill should land in the trial"
@@ -113,12 +119,16 @@ def test_a_trial_interrupted_by_a_kill_is_run_again_and_charged_what_it_ran(
     assert row["status"] == "complete"
     assert resumed["trial"].tolist() == list(range(len(resumed)))
     assert resumed["cum_trials"].tolist() == list(range(1, len(resumed) + 1))
-    # the ledger holds the trials' seconds plus the interrupted attempt's: no downtime
+    # the ledger holds the trials' seconds plus the interrupted attempt's, not the downtime:
+    # the objective's seconds are the uninterrupted study's plus the attempt's, and the rerun's
+    # optimizer seconds no more than a trial's (the first of a run pays the framework's set-up)
     spent = resumed["objective_s"] + resumed["optimizer_s"] + resumed["interrupted_s"]
     assert np.allclose(resumed["cum_seconds"], spent.cumsum())
-    assert resumed["cum_seconds"].iloc[KILLED] == pytest.approx(
-        uninterrupted["cum_seconds"].iloc[KILLED] + attempt["seconds"], abs=0.5
+    ran_objective = resumed["objective_s"] + resumed["interrupted_s"]
+    assert ran_objective.iloc[: KILLED + 1].sum() == pytest.approx(
+        uninterrupted["objective_s"].iloc[: KILLED + 1].sum() + attempt["seconds"], abs=0.1
     )
+    assert row["optimizer_s"] < uninterrupted["optimizer_s"].max() + DOWNTIME_S / 2
     # the framework continued as if never stopped (a seconds budget may end a trial earlier)
     n = min(len(resumed), len(uninterrupted))
     assert params_of(resumed)[:n] == params_of(uninterrupted)[:n]
@@ -126,7 +136,6 @@ def test_a_trial_interrupted_by_a_kill_is_run_again_and_charged_what_it_ran(
         assert len(resumed) == len(uninterrupted) == budget.limit
     else:
         assert resumed["cum_seconds"].iloc[-2] < budget.limit <= resumed["cum_seconds"].iloc[-1]
-        assert len(uninterrupted) - 1 <= len(resumed) <= len(uninterrupted)
     # the journal and the trial table agree
     journal = pd.DataFrame(_lines(out / "journal.jsonl"))
     assert journal["trial"].tolist() == resumed["trial"].tolist()

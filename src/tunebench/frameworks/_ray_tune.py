@@ -175,7 +175,7 @@ class StudyState:
         self.live: dict[str, _Live] = {}
         self.recorded: dict[str, str] = {}  # Ray trial id -> recorded status
         self.ending = ""  # why the study is ending, once its budget is spent
-        self.mark = time.perf_counter()  # when the driver last recorded (or started)
+        self.mark = 0.0  # when the driver last recorded, or handed out its first trial
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -190,6 +190,8 @@ class StudyState:
 
     def begin(self, trial_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """Number a new trial and cap its epochs; returns what the worker needs to know."""
+        if not self.live and not self.recorded:  # Tune's start-up (and replay) is not charged
+            self.mark = time.perf_counter()
         live = _Live(self.next_trial, params, self._epoch_cap())
         self.next_trial += 1
         self.live[trial_id] = live
@@ -567,7 +569,6 @@ def fit(optimizer: TuneSettings, task: Task, seed: int, recorder: Recorder) -> N
             failure_config=tune.FailureConfig(max_failures=0),
         ),
     )
-    study.mark = time.perf_counter()
     # Ray's per-trial CSV/JSON/TensorBoard loggers duplicate the recorder's tables and cost
     # time per trial; without them, the result grid Tune builds at the end finds no metrics
     # files and would warn once per trial.
