@@ -370,7 +370,9 @@ def _reconcile(study: Any, recorder: Recorder, *, rerun: bool) -> list[Any]:
         if frozen.state == states.RUNNING:
             study.tell(frozen.number, state=states.FAIL)
             error = "interrupted: the job was killed while this trial ran"
-            status, value, end = "failed", float("nan"), time.time()
+            status, value = "failed", float("nan")
+            began = frozen.datetime_start.timestamp()
+            end = max(began, recorder.last_alive or began)  # its last heartbeat, not the restart
         else:
             status = {v: k for k, v in _STATE_OF_STATUS.items()}[frozen.state.name]
             value = frozen.value if status == "complete" else float("nan")

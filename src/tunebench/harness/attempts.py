@@ -84,6 +84,8 @@ class AttemptLog:
         finished: Numbers of the trials the journal holds.
 
     Attributes:
+        last_alive: When the job that wrote the log last ran (its last heartbeat; ``None`` if
+            no job did).
         pending: Interrupted attempts of trials not yet recorded, by trial number (each an
             entry with ``params``, ``t_start``, ``t_alive`` and the ``seconds`` it is charged).
     """
@@ -92,7 +94,7 @@ class AttemptLog:
         path = Path(study_dir) / ATTEMPTS
         entries = read_json_lines(path)
         finished = set(finished)
-        alive = _last_heartbeat(Path(study_dir) / HEARTBEAT)
+        self.last_alive = alive = _last_heartbeat(Path(study_dir) / HEARTBEAT)
         turned = {(e["trial"], e["t_start"]) for e in entries if e["event"] == "interrupted"}
         new = []
         for entry in entries:

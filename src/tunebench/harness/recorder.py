@@ -111,6 +111,12 @@ class Recorder:
         return len(self.rows)
 
     @property
+    def last_alive(self) -> float | None:
+        """When an earlier job on this study was last known to run (its last heartbeat; ``None``
+        if there was none)."""
+        return self._attempts.last_alive
+
+    @property
     def exhausted(self) -> bool:
         """Whether the budget is spent."""
         return self.ledger.exhausted(self.budget)
