@@ -1,13 +1,14 @@
 """Trial attempts a killed job interrupted: noted as they start, charged what they ran.
 
 The recorder notes each trial as it starts (a line of ``attempts.jsonl``: trial number, params,
-start time), and a heartbeat thread writes the time into ``heartbeat`` every
-:data:`HEARTBEAT_S` seconds while the study runs. A resumed study finds the trials that started
-and never finished: each is an *interrupted attempt*, charged the seconds from its start to the
-last heartbeat, the last moment the killed job is known to have run (at most
-:data:`HEARTBEAT_S` before the kill, so never the downtime). It is no trial of its own: the
-framework evaluates the trial again, and the trial's row counts the attempt (``attempt``,
-``interrupted_s``).
+start time), and a heartbeat thread writes the noted lines out, then the time into
+``heartbeat``, every :data:`HEARTBEAT_S` seconds while the study runs. A resumed study finds
+the trials that started and never finished: each is an *interrupted attempt*, charged the
+seconds from its start to the last heartbeat, the last moment the killed job is known to have
+run (at most :data:`HEARTBEAT_S` before the kill, so never the downtime; a trial killed before
+the beat that would have written its start out is charged nothing, and run again all the
+same). It is no trial of its own: the framework evaluates the trial again, and the trial's row
+counts the attempt (``attempt``, ``interrupted_s``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,17 @@ while one C call holds the GIL and stalls the heartbeat thread)."""
 
 
 class _Heartbeat:
-    """A daemon thread that overwrites ``path`` with the time every ``interval_s`` seconds.
+    """A daemon thread that calls ``before()``, then overwrites ``path`` with the time, every
+    ``interval_s`` seconds.
 
     The time goes into the file's content (a fixed-width ``pwrite``, no ``fsync``), not its
     mtime, so it comes from the same clock as the trials' start times even on a network file
     system that stamps mtimes with the server's clock.
     """
 
-    def __init__(self, path: Path, interval_s: float) -> None:
+    def __init__(self, path: Path, interval_s: float, before: Callable[[], None]) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self._before = before
         self._interval_s = interval_s
         self._stop = threading.Event()
         self._beat()
@@ -48,6 +51,7 @@ class _Heartbeat:
         self._thread.start()
 
     def _beat(self) -> None:
+        self._before()
         os.pwrite(self._fd, b"%20.6f\n" % time.time(), 0)
 
     def _run(self) -> None:
@@ -110,13 +114,14 @@ class AttemptLog:
                     "seconds": t_alive - entry["t_start"],
                 }
             )
-        self._file = path.open("a", encoding="utf-8")
-        self._write(new)
+        self._file = path.open("ab")  # binary: its writes and flushes are thread-safe
+        self._file.write(b"".join(json.dumps(e).encode() + b"\n" for e in new))
+        self._file.flush()  # before the heartbeat moves on
         self.pending: dict[int, list[dict[str, Any]]] = {}
         for entry in [*entries, *new]:
             if entry["event"] == "interrupted" and entry["trial"] not in finished:
                 self.pending.setdefault(entry["trial"], []).append(entry)
-        self._heartbeat = _Heartbeat(Path(study_dir) / HEARTBEAT, HEARTBEAT_S)
+        self._heartbeat = _Heartbeat(Path(study_dir) / HEARTBEAT, HEARTBEAT_S, self._file.flush)
 
     @property
     def pending_seconds(self) -> float:
@@ -124,19 +129,13 @@ class AttemptLog:
         return sum(e["seconds"] for entries in self.pending.values() for e in entries)
 
     def start(self, trial: int, params: Mapping[str, Any]) -> None:
-        """Note that ``trial`` starts now with ``params`` (flushed: it survives a kill)."""
-        self._write(
-            [{"event": "start", "trial": trial, "params": dict(params), "t_start": time.time()}]
-        )
+        """Note that ``trial`` starts now with ``params`` (written out at the next beat)."""
+        entry = {"event": "start", "trial": trial, "params": dict(params), "t_start": time.time()}
+        self._file.write(json.dumps(entry).encode() + b"\n")
 
     def take(self, trial: int) -> list[dict[str, Any]]:
         """The pending interrupted attempts of ``trial``, which is being recorded now."""
         return self.pending.pop(trial, [])
-
-    def _write(self, entries: list[dict[str, Any]]) -> None:
-        if entries:
-            self._file.write("".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
-            self._file.flush()
 
     def close(self) -> None:
         """Stop the heartbeat and close the file."""
