@@ -250,11 +250,9 @@ class Recorder:
     def finalize(self) -> pd.DataFrame:
         """Score incumbents on the test split and write ``trials.parquet``/``curves.parquet``
         (once MLflow has every trial)."""
-        self._sync()
         if self.tracker is not None:
             self.tracker.flush()
-        self._journal.close()
-        self._attempts.close()
+        self.close()
         flags = incumbent_flags(
             [r["value"] for r in self.rows], [r["status"] for r in self.rows], self.task.direction
         )
@@ -268,6 +266,15 @@ class Recorder:
         write_parquet(self.study_dir / "trials.parquet", trials)
         write_parquet(self.study_dir / "curves.parquet", self._curve_frame())
         return trials
+
+    def close(self) -> None:
+        """Make the journal durable and stop the heartbeat (:meth:`finalize` does; a study
+        that stops on an error calls it, so that its trial in flight is charged up to here)."""
+        if self._journal.closed:
+            return
+        self._sync()
+        self._journal.close()
+        self._attempts.close()
 
     def _curve_frame(self) -> pd.DataFrame:
         keys = {k: getattr(self.key, k) for k in STUDY_KEYS}
