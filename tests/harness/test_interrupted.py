@@ -43,8 +43,8 @@ KILLED = 1  # the trial in flight at the kill
 INTO_S = 0.8  # how far into it
 DOWNTIME_S = 2.0
 BUDGETS = {"seconds": Budget("s3", "seconds", 3.0), "trials": Budget("t3", "trials", 3)}
-# Ray charges its worker's start (seconds on a busy machine) to the first trial of each run: a
-# larger seconds budget lets the study reach trial KILLED.
+# Ray takes seconds between trials on a busy machine: a larger seconds budget lets the study
+# reach trial KILLED.
 RAY_SECONDS = Budget("s15", "seconds", 15.0)
 
 CHILD = """
