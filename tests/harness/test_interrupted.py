@@ -44,8 +44,17 @@ INTO_S = 0.8  # how far into it
 DOWNTIME_S = 2.0
 BUDGETS = {"seconds": Budget("s3", "seconds", 3.0), "trials": Budget("t3", "trials", 3)}
 # Ray takes seconds between trials on a busy machine: a larger seconds budget lets the study
-# reach trial KILLED.
+# reach trial KILLED. Its three studies take minutes here (a local cluster each): slow, and with
+# a seconds budget only.
 RAY_SECONDS = Budget("s15", "seconds", 15.0)
+CASES = [
+    pytest.param(optimizer, currency, marks=pytest.mark.slow)
+    if optimizer.startswith("ray")
+    else (optimizer, currency)
+    for optimizer in RESUMING
+    for currency in BUDGETS
+    if not (optimizer.startswith("ray") and currency == "trials")
+]
 
 CHILD = """
 import sys
@@ -91,8 +100,7 @@ def _kill_mid_trial(optimizer: str, out: Path, budget: Budget) -> float:
     raise AssertionError(f"the study never reached trial {KILLED}: {child.communicate()[1]!r}")
 
 
-@pytest.mark.parametrize("currency", BUDGETS)
-@pytest.mark.parametrize("optimizer", RESUMING)
+@pytest.mark.parametrize(("optimizer", "currency"), CASES)
 def test_a_trial_interrupted_by_a_kill_is_run_again_and_charged_what_it_ran(
     optimizer, currency, tmp_path
 ):
