@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tunebench.harness.journal import read_json_lines
+from tunebench.harness.journal import JOURNALS, read_json_lines
 
 __all__ = ["ATTEMPTS", "HEARTBEAT", "HEARTBEAT_S", "AttemptLog"]
 
-ATTEMPTS = "attempts.jsonl"
+ATTEMPTS = JOURNALS[2]
 HEARTBEAT = "heartbeat"
 HEARTBEAT_S = 0.5
 """Heartbeat interval: an interrupted attempt is charged up to this much less than it ran (more
