@@ -140,7 +140,11 @@ def _run_study(
         recorder.sync_tracker()
     resumed_from = recorder.n_trials
     tuning_started = time.time()
-    optimizer.run(task, cell.seed, recorder)
+    try:
+        optimizer.run(task, cell.seed, recorder)
+    except BaseException:
+        recorder.close()  # a chunk's next study runs in this process: stop this one's heartbeat
+        raise
     tuning_s = time.time() - tuning_started
     trials = recorder.finalize()
     summary = {

@@ -1,5 +1,6 @@
-"""A study killed with SIGKILL and run again keeps every finished trial, once, in the trial
-table and in MLflow, and ends where an uninterrupted study ends (Optuna and Hyperopt re-seed
+"""A study killed with SIGKILL mid-trial and run again keeps every finished trial, once, in the
+trial table and in MLflow, runs the interrupted one again as its second attempt, and ends where an
+uninterrupted study ends (Optuna and Hyperopt re-seed
 exactly; Ax does when its last snapshot is current, which it skips while snapshots would cost
 more than a quarter of the trial time: see the adapters)."""
 
@@ -18,6 +19,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tunebench.core.matrix import StudyCell
+from tunebench.harness.attempts import ATTEMPTS
 from tunebench.harness.tracking import init_experiment
 
 TRIALS = 24
@@ -62,9 +64,15 @@ def _command(cell: StudyCell, out: Path, handoff: Path) -> list[str]:
     ]
 
 
-def _journal_lines(out: Path) -> int:
-    journal = out / "journal.jsonl"
+def _journal_lines(out: Path, name: str = "journal.jsonl") -> int:
+    journal = out / name
     return journal.read_text().count("\n") if journal.exists() else 0
+
+
+def _mid_trial(out: Path) -> bool:
+    """Whether trial 6 or a later one is running (started, not yet recorded)."""
+    done = _journal_lines(out)
+    return done >= 6 and _journal_lines(out, ATTEMPTS) > done
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -81,7 +89,7 @@ def test_killed_study_resumes_without_losing_or_repeating_trials(optimizer, tmp_
         start_new_session=True,
     )
     deadline = time.time() + 240
-    while _journal_lines(out) < 6 and time.time() < deadline and proc.poll() is None:
+    while not _mid_trial(out) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -93,6 +101,7 @@ def test_killed_study_resumes_without_losing_or_repeating_trials(optimizer, tmp_
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     after = pd.read_parquet(out / "trials.parquet")
     assert after["trial"].tolist() == list(range(TRIALS))
+    assert after["attempt"].tolist() == [2 if t == done_before_kill else 1 for t in range(TRIALS)]
     for row in before:  # finished trials are kept as they were, not re-run
         kept = after[after["trial"] == row["trial"]].iloc[0]
         assert kept["params"] == row["params"] and kept["t_start"] == row["t_start"]
@@ -117,4 +126,6 @@ def test_killed_study_resumes_without_losing_or_repeating_trials(optimizer, tmp_
     )
     trials = sorted(int(r.data.tags["trial"]) for r in children)
     assert trials == list(range(TRIALS))  # each trial logged once
+    attempts = {int(r.data.tags["trial"]): r.data.tags.get("attempt") for r in children}
+    assert attempts == {t: "2" if t == done_before_kill else None for t in range(TRIALS)}
     assert {r.info.status for r in children} == {"FINISHED"}

@@ -130,7 +130,11 @@ def run_quadratic(
     recorder = Recorder(
         study_dir, key, task, budget, progress=None, trial_timeout_s=trial_timeout_s
     )
-    adapter.run(task, seed, recorder)
+    try:
+        adapter.run(task, seed, recorder)
+    except BaseException:
+        recorder.close()
+        raise
     return recorder.finalize()
 
 

@@ -73,9 +73,10 @@ class Ledger:
     epochs: int = 0
     seconds: float = 0.0
 
-    def charge(self, *, epochs: int, seconds: float) -> None:
-        """Account for one finished trial."""
-        self.trials += 1
+    def charge(self, *, epochs: int, seconds: float, trials: int = 1) -> None:
+        """Account for one finished trial (``trials=0``: for time that was no trial of its own,
+        such as an attempt a killed job interrupted)."""
+        self.trials += trials
         self.epochs += epochs
         self.seconds += seconds
 

@@ -5,15 +5,19 @@ Trial table (one row per trial; ``results/studies/.../trials.parquet`` and the a
 
 - study keys: ``experiment, task, optimizer, framework, algorithm, budget, seed``
 - ``trial`` (0-based, in the order the optimizer proposed it), ``status`` (``complete``,
-  ``pruned`` or ``failed``), ``error`` (message of a failed trial, else empty)
+  ``pruned`` or ``failed``), ``error`` (message of a failed trial, else empty), ``attempt``
+  (1, or 1 + the earlier attempts at this trial that a killed job interrupted; they are no
+  trials of their own and are listed in the study's ``attempts.jsonl``)
 - ``value``: validation objective (NaN for failed trials); ``test_value``: held-out score of the
   trial's configuration, filled only on incumbent rows (trials that improved the best value)
 - ``params``: JSON object of the sampled parameters
 - ``epochs``: fidelity units consumed (0 for tasks without fidelity)
 - ``t_start, t_end``: Unix times of the objective call; ``objective_s``: seconds inside the
-  objective; ``optimizer_s``: seconds the framework spent proposing/updating for this trial
+  objective; ``optimizer_s``: seconds the framework spent proposing/updating for this trial;
+  ``interrupted_s``: seconds its interrupted attempts ran before the kill (0 for most trials)
 - ``cum_trials, cum_epochs, cum_seconds``: what the study had spent when this trial ended, in
-  each budget currency (seconds = objective + optimizer seconds, so resumes do not count downtime)
+  each budget currency (seconds = objective + optimizer + interrupted seconds, so resumes do not
+  count downtime)
 - ``direction`` (``minimize``/``maximize``), ``metric`` and ``known_optimum`` (NaN if unknown),
   copied from the task so that the table is self-describing
 
@@ -53,6 +57,7 @@ TRIAL_COLUMNS: tuple[str, ...] = (
     "trial",
     "status",
     "error",
+    "attempt",
     "value",
     "test_value",
     "params",
@@ -61,6 +66,7 @@ TRIAL_COLUMNS: tuple[str, ...] = (
     "t_end",
     "objective_s",
     "optimizer_s",
+    "interrupted_s",
     "cum_trials",
     "cum_epochs",
     "cum_seconds",

@@ -175,7 +175,8 @@ class StudyState:
         self.live: dict[str, _Live] = {}
         self.recorded: dict[str, str] = {}  # Ray trial id -> recorded status
         self.ending = ""  # why the study is ending, once its budget is spent
-        self.mark = time.perf_counter()  # when the driver last recorded (or started)
+        self.mark = 0.0  # when the driver last recorded, or handed out its first trial
+        self.begun_at = 0.0  # the wall time it handed out its first trial
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -190,9 +191,12 @@ class StudyState:
 
     def begin(self, trial_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """Number a new trial and cap its epochs; returns what the worker needs to know."""
+        if not self.live and not self.recorded:  # Tune's start-up (and replay) is not charged
+            self.mark, self.begun_at = time.perf_counter(), time.time()
         live = _Live(self.next_trial, params, self._epoch_cap())
         self.next_trial += 1
         self.live[trial_id] = live
+        self.recorder.start_trial(live.number, params)
         return {"trial": live.number, "cap": live.cap, "timeout_s": self.recorder.trial_timeout_s}
 
     def _epoch_cap(self) -> int | None:
@@ -297,7 +301,9 @@ class StudyState:
         # time since the last trial ended that was not the objective: suggest/tell and Ray's
         # scheduling (with trials in parallel, the driver's share of the gap)
         now = time.perf_counter()
-        result.optimizer_s = max(0.0, now - self.mark - result.objective_s)
+        # nor, for the run's first trial, its worker's start: each run pays it, a resumed one again
+        setup = max(0.0, result.t_start - self.begun_at) if not self.recorded else 0.0
+        result.optimizer_s = max(0.0, now - self.mark - result.objective_s - setup)
         self.recorder.record(result)
         self.recorded[trial_id] = result.status
         self.mark = time.perf_counter()
@@ -566,7 +572,6 @@ def fit(optimizer: TuneSettings, task: Task, seed: int, recorder: Recorder) -> N
             failure_config=tune.FailureConfig(max_failures=0),
         ),
     )
-    study.mark = time.perf_counter()
     # Ray's per-trial CSV/JSON/TensorBoard loggers duplicate the recorder's tables and cost
     # time per trial; without them, the result grid Tune builds at the end finds no metrics
     # files and would warn once per trial.

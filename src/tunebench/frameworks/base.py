@@ -5,7 +5,10 @@ validated in the constructor), then :meth:`Optimizer.run` drives the framework u
 recorder's budget is spent. Adapters evaluate every trial through
 :func:`tunebench.harness.trial.evaluate_trial` and hand every result to the recorder, so timing,
 failure handling and records are identical across frameworks. When the recorder already holds
-trials (a resumed study), the adapter continues from them instead of starting over.
+trials (a resumed study), the adapter continues from them instead of starting over, and runs a
+trial the killed job had started again (:mod:`tunebench.harness.attempts`); an adapter that does
+not evaluate through :meth:`Recorder.reporter`'s reporters calls :meth:`Recorder.start_trial` as
+it hands a trial out.
 """
 
 from __future__ import annotations

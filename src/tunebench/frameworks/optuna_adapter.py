@@ -185,7 +185,7 @@ class OptunaOptimizer(Optimizer):
             pruner=self._make_pruner(task.max_fidelity),
             load_if_exists=True,
         )
-        _reconcile(study, recorder)
+        interrupted = _reconcile(study, recorder, rerun=self.workers == 1)
         if self.workers > 1:
             journal.close()  # the workers write the file from here, through Optuna's file lock
             self._run_workers(task, seed, recorder)
@@ -196,10 +196,15 @@ class OptunaOptimizer(Optimizer):
         number = len(study.get_trials(deepcopy=False))  # the next trial's
         while not recorder.exhausted:
             t0 = time.perf_counter()
-            reseed(number)
-            trial = study.ask()
+            if interrupted:  # run again where it stands in Optuna's history, as asked then
+                frozen = interrupted.pop(0)
+                reseed(frozen.number)
+                trial = optuna.trial.Trial(study, frozen._trial_id)
+            else:
+                reseed(number)
+                trial = study.ask()
+                number = trial.number + 1
             params = {name: suggest(trial) for name, suggest in suggesters.items()}
-            number = trial.number + 1
             ask_s = time.perf_counter() - t0
             reporter = recorder.reporter(_pruning_callback(trial) if prune else None)
             result = evaluate_trial(task, trial.number, params, study_seed=seed, reporter=reporter)
@@ -343,19 +348,31 @@ def _pruning_callback(trial: Any) -> Any:
     return should_stop
 
 
-def _reconcile(study: Any, recorder: Recorder) -> None:
-    """Bring the recorder and Optuna's storage into agreement after a killed job."""
+def _reconcile(study: Any, recorder: Recorder, *, rerun: bool) -> list[Any]:
+    """Bring the recorder and Optuna's storage into agreement after a killed job.
+
+    Trials Optuna finished and the recorder lacks are recorded from Optuna's storage. Returns
+    the trials the job was running (``RUNNING`` in the storage, with their params) to be run
+    again in place; with ``rerun`` false (several workers) they are told ``FAIL`` and recorded
+    failed instead.
+    """
     import optuna
 
     states = optuna.trial.TrialState
     recorded = {row["trial"] for row in recorder.rows}
+    running = []
     for frozen in study.get_trials(deepcopy=False):
         if frozen.number in recorded:
+            continue
+        if frozen.state == states.RUNNING and rerun:
+            running.append(frozen)
             continue
         if frozen.state == states.RUNNING:
             study.tell(frozen.number, state=states.FAIL)
             error = "interrupted: the job was killed while this trial ran"
-            status, value, end = "failed", float("nan"), time.time()
+            status, value = "failed", float("nan")
+            began = frozen.datetime_start.timestamp()
+            end = max(began, recorder.last_alive or began)  # its last heartbeat, not the restart
         else:
             status = {v: k for k, v in _STATE_OF_STATUS.items()}[frozen.state.name]
             value = frozen.value if status == "complete" else float("nan")
@@ -377,5 +394,7 @@ def _reconcile(study: Any, recorder: Recorder) -> None:
                 objective_s=end - start,
                 error=error,
                 curve=curve,
-            )
+            ),
+            recovered=True,
         )
+    return running

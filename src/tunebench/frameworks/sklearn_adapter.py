@@ -262,6 +262,8 @@ class SklearnSearchOptimizer(Optimizer):
                 searcher = self._searcher(
                     task, seed, n_jobs, distributions=distributions, size=size, rng=rng
                 )
+            # the call draws its candidates itself: a killed call is an attempt at its first
+            recorder.start_trial(recorder.n_trials, {})
             results = _search(
                 task,
                 searcher,

@@ -1,4 +1,5 @@
-"""JSON-lines journals (the recorder's, Optuna's): reading them back, and repairing a bad line.
+"""JSON-lines journals (the recorder's, Optuna's, the trial attempts'): reading them back, and
+repairing a bad line.
 
 A journal is appended one line at a time, so a kill can only cut its last line short: that line
 never finished being written, and reading drops it and cuts it from the file. Any other line that
@@ -18,7 +19,7 @@ from typing import Any
 __all__ = ["FSYNC_INTERVAL_S", "JOURNALS", "JournalCorrupt", "read_json_lines", "repair_journals"]
 
 # The journals a study directory may hold.
-JOURNALS = ("journal.jsonl", "optuna.journal")
+JOURNALS = ("journal.jsonl", "optuna.journal", "attempts.jsonl")
 # Journals are flushed after every entry and fsync'd at most this often (a machine crash loses at
 # most the last interval's entries, which the rerun repeats; a killed process loses nothing).
 FSYNC_INTERVAL_S = 1.0

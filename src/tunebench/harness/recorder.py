@@ -4,7 +4,9 @@ Every finished trial, whichever framework proposed it, goes through :meth:`Recor
 it becomes a trial-table row with cumulative spend in every currency, is appended to a
 JSON-lines journal, flushed at once and fsync'd at least every second (so a killed job resumes
 without losing it), is logged to MLflow
-as a child run, and is printed as one progress line. :meth:`Recorder.finalize` scores the
+as a child run, and is printed as one progress line. Every trial's start is noted too, so that a
+resumed study charges an attempt the kill interrupted what it ran, never the downtime, and the
+rerun counts it (:mod:`tunebench.harness.attempts`). :meth:`Recorder.finalize` scores the
 incumbents on the held-out split and writes ``trials.parquet`` and ``curves.parquet``.
 """
 
@@ -25,6 +27,7 @@ import pandas as pd
 from tunebench.core.budget import Budget, Ledger
 from tunebench.core.files import write_parquet
 from tunebench.core.tables import CURVE_KEYS, STUDY_KEYS, TRIAL_COLUMNS, incumbent_flags
+from tunebench.harness.attempts import AttemptLog
 from tunebench.harness.journal import FSYNC_INTERVAL_S, JOURNALS, read_json_lines
 from tunebench.harness.tracking import MlflowTracker
 from tunebench.harness.trial import Reporter, TrialResult, trial_seed
@@ -97,6 +100,8 @@ class Recorder:
         self.curves: list[list[dict[str, float]]] = []
         self._journal_path = self.study_dir / JOURNAL
         self._load_journal()
+        self._attempts = AttemptLog(self.study_dir, (row["trial"] for row in self.rows))
+        self.ledger.charge(epochs=0, seconds=self._attempts.pending_seconds, trials=0)
         self._journal = self._journal_path.open("a", encoding="utf-8")
         self._synced = time.monotonic()
 
@@ -104,6 +109,12 @@ class Recorder:
     def n_trials(self) -> int:
         """Trials recorded so far (including those reloaded from the journal)."""
         return len(self.rows)
+
+    @property
+    def last_alive(self) -> float | None:
+        """When an earlier job on this study was last known to run (its last heartbeat; ``None``
+        if there was none)."""
+        return self._attempts.last_alive
 
     @property
     def exhausted(self) -> bool:
@@ -121,27 +132,53 @@ class Recorder:
     def reporter(self, should_stop: Callable[[int, float], bool] | None = None) -> Reporter:
         """A reporter for the next trial, capped at what is left of an epoch budget and at the
         trial time cap."""
-        return Reporter(should_stop, max_epochs=self.epoch_cap(), timeout_s=self.trial_timeout_s)
+        return Reporter(
+            should_stop,
+            max_epochs=self.epoch_cap(),
+            timeout_s=self.trial_timeout_s,
+            on_start=self.start_trial,
+        )
+
+    def start_trial(self, trial: int, params: Mapping[str, Any]) -> None:
+        """Note that ``trial`` starts evaluating ``params`` now (the recorder's reporters do
+        this; an adapter that evaluates elsewhere calls it when it hands the trial out)."""
+        self._attempts.start(trial, params)
 
     def _load_journal(self) -> None:
         for entry in read_json_lines(self._journal_path):
             curve = entry.pop("curve")
+            entry.setdefault("attempt", 1)
+            entry.setdefault("interrupted_s", 0.0)
             self._append(entry, curve)
 
     def _append(self, row: dict[str, Any], curve: list[dict[str, float]]) -> None:
-        self.ledger.charge(epochs=row["epochs"], seconds=row["objective_s"] + row["optimizer_s"])
+        seconds = row["objective_s"] + row["optimizer_s"] + row["interrupted_s"]
+        self.ledger.charge(epochs=row["epochs"], seconds=seconds)
         self.rows.append(row)
         self.curves.append(curve)
 
-    def record(self, result: TrialResult) -> dict[str, Any]:
-        """Record one finished trial; returns its trial-table row."""
+    def record(self, result: TrialResult, *, recovered: bool = False) -> dict[str, Any]:
+        """Record one finished trial; returns its trial-table row.
+
+        Args:
+            result: The trial's result.
+            recovered: The result was read back from the framework's storage after a kill
+                (the framework finished the trial, the killed job had not recorded it): its
+                noted start is this attempt, not an interrupted one.
+        """
         optimizer_s = result.optimizer_s + result.stop_s
+        earlier = self._attempts.take(result.trial)
+        interrupted_s = sum(attempt["seconds"] for attempt in earlier)
+        if recovered:  # charged when the journal was loaded; this very attempt finished
+            self.ledger.charge(epochs=0, seconds=-interrupted_s, trials=0)
+            earlier, interrupted_s = [], 0.0
         self.ledger.charge(epochs=result.epochs, seconds=result.objective_s + optimizer_s)
         row: dict[str, Any] = {
             **self._key_fields,
             "trial": result.trial,
             "status": result.status,
             "error": result.error,
+            "attempt": 1 + len(earlier),
             "value": result.value,
             "params": json.dumps(result.params, sort_keys=True),
             "epochs": result.epochs,
@@ -149,6 +186,7 @@ class Recorder:
             "t_end": result.t_end,
             "objective_s": result.objective_s,
             "optimizer_s": optimizer_s,
+            "interrupted_s": interrupted_s,
             "cum_trials": self.ledger.trials,
             "cum_epochs": self.ledger.epochs,
             "cum_seconds": self.ledger.seconds,
@@ -184,6 +222,11 @@ class Recorder:
             f"{self.budget.currency}={spent:.6g}/{self.budget.limit:g} "
             f"({row['objective_s']:.2f}s objective, {row['optimizer_s']:.2f}s optimizer)"
         )
+        if row["attempt"] > 1:
+            line += (
+                f" attempt {row['attempt']} (+{row['interrupted_s']:.2f}s before the job was "
+                "killed)"
+            )
         if row["error"]:
             line += f" error: {row['error']}"
         print(line, file=self.progress, flush=True)
@@ -207,10 +250,9 @@ class Recorder:
     def finalize(self) -> pd.DataFrame:
         """Score incumbents on the test split and write ``trials.parquet``/``curves.parquet``
         (once MLflow has every trial)."""
-        self._sync()
         if self.tracker is not None:
             self.tracker.flush()
-        self._journal.close()
+        self.close()
         flags = incumbent_flags(
             [r["value"] for r in self.rows], [r["status"] for r in self.rows], self.task.direction
         )
@@ -224,6 +266,15 @@ class Recorder:
         write_parquet(self.study_dir / "trials.parquet", trials)
         write_parquet(self.study_dir / "curves.parquet", self._curve_frame())
         return trials
+
+    def close(self) -> None:
+        """Make the journal durable and stop the heartbeat (:meth:`finalize` does; a study
+        that stops on an error calls it, so that its trial in flight is charged up to here)."""
+        if self._journal.closed:
+            return
+        self._sync()
+        self._journal.close()
+        self._attempts.close()
 
     def _curve_frame(self) -> pd.DataFrame:
         keys = {k: getattr(self.key, k) for k in STUDY_KEYS}

@@ -371,6 +371,9 @@ class MlflowTracker:
         }
         if row["error"]:
             tags["error"] = row["error"]
+        attempt = int(row.get("attempt", 1))
+        if attempt > 1:  # earlier attempts were interrupted by a kill (harness/attempts.py)
+            tags["attempt"] = str(attempt)
         run = self._client.create_run(
             self.target.experiment_id,
             start_time=t_start_ms,
@@ -383,6 +386,8 @@ class MlflowTracker:
         ]
         if row["status"] != "failed":
             metrics.append(Metric("value", float(row["value"]), t_end_ms, 0))
+        if attempt > 1:
+            metrics.append(Metric("interrupted_s", float(row["interrupted_s"]), t_end_ms, 0))
         for point in curve:
             step = int(point["epoch"])
             for key, val in point.items():

@@ -67,6 +67,8 @@ class Reporter:
             reaches it before finishing is cut, and recorded as pruned with the reason.
         timeout_s: The trial's time cap (``trial_timeout_s``); :func:`evaluate_trial`
             interrupts the trial there (see :mod:`tunebench.harness.deadline`). ``None``: no cap.
+        on_start: Called as ``on_start(trial, params)`` by :func:`evaluate_trial` just before
+            the objective runs (the recorder notes the attempt, for a resume after a kill).
     """
 
     def __init__(
@@ -75,8 +77,10 @@ class Reporter:
         *,
         max_epochs: int | None = None,
         timeout_s: float | None = None,
+        on_start: Callable[[int, dict[str, Any]], None] | None = None,
     ) -> None:
         self._should_stop = should_stop
+        self.on_start = on_start
         self._max_epochs = max_epochs
         self.timeout_s = timeout_s
         self.deadline = Deadline(timeout_s)
@@ -162,6 +166,8 @@ def evaluate_trial(
     """
     reporter = reporter or Reporter()
     plain = {k: _plain(v) for k, v in params.items()}
+    if reporter.on_start is not None:
+        reporter.on_start(trial, plain)
     t_start = time.time()
     t0 = time.perf_counter()
     error = ""

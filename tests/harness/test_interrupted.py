@@ -1,0 +1,151 @@
+"""A trial in flight when the job is killed: every framework that resumes runs it again, and the
+study is charged what the interrupted attempt ran, never the downtime, nor a trial.
+
+Each study runs in a child process on the quadratic task with a 1 s trial; the test kills it
+(SIGKILL) 0.8 s into trial 1, waits, resumes it, and compares it with an uninterrupted study.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.helpers.studies import params_of, run_quadratic
+from tests.helpers.tasks import QuadraticTask
+from tunebench.core.budget import Budget
+from tunebench.harness.attempts import ATTEMPTS, HEARTBEAT_S
+
+pytestmark = pytest.mark.xdist_group("interrupted")
+
+# One algorithm per framework that resumes (docs/frameworks.md: "exact resume after a kill").
+RESUMING = [
+    "optuna-tpe",
+    "hyperopt-tpe",
+    "ray-random-fifo",
+    "ax-sobol",
+    "vizier-eagle",
+    "sklearn-random",
+    "smac-hpo",
+    "nevergrad-ngopt",
+    "synetune-random",
+]
+DELAY_S = 1.0  # each trial's objective
+KILLED = 1  # the trial in flight at the kill
+INTO_S = 0.8  # how far into it
+DOWNTIME_S = 2.0
+BUDGETS = {"seconds": Budget("s3", "seconds", 3.0), "trials": Budget("t3", "trials", 3)}
+# Ray takes seconds between trials on a busy machine: a larger seconds budget lets the study
+# reach trial KILLED. Its three studies take minutes here (a local cluster each): slow, and with
+# a seconds budget only.
+RAY_SECONDS = Budget("s15", "seconds", 15.0)
+CASES = [
+    pytest.param(optimizer, currency, marks=pytest.mark.slow)
+    if optimizer.startswith("ray")
+    else (optimizer, currency)
+    for optimizer in RESUMING
+    for currency in BUDGETS
+    if not (optimizer.startswith("ray") and currency == "trials")
+]
+
+CHILD = """
+import sys
+sys.path.insert(0, {root!r})
+from tests.helpers.studies import run_quadratic
+from tests.helpers.tasks import QuadraticTask
+from tunebench.core.budget import Budget
+task, budget = QuadraticTask(delay_s={delay}), Budget(*{budget})
+run_quadratic({optimizer!r}, {out!r}, task=task, budget=budget)
+"""
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _kill_mid_trial(optimizer: str, out: Path, budget: Budget) -> float:
+    """Run the study in a child process and SIGKILL it ``INTO_S`` into trial ``KILLED``;
+    returns the time of the kill."""
+    script = CHILD.format(
+        root=str(Path(__file__).parents[2]),
+        optimizer=optimizer,
+        out=str(out),
+        delay=DELAY_S,
+        budget=(budget.name, budget.currency, budget.limit),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.time() + 120
+    while child.poll() is None and time.time() < deadline:
+        started = [e for e in _lines(out / ATTEMPTS) if e["trial"] == KILLED]
+        if started:
+            time.sleep(max(0.0, started[0]["t_start"] + INTO_S - time.time()))
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            return time.time()
+        time.sleep(0.02)
+    child.kill()
+    raise AssertionError(f"the study never reached trial {KILLED}: {child.communicate()[1]!r}")
+
+
+@pytest.mark.parametrize(("optimizer", "currency"), CASES)
+def test_a_trial_interrupted_by_a_kill_is_run_again_and_charged_what_it_ran(
+    optimizer, currency, tmp_path
+):
+    budget, task = BUDGETS[currency], QuadraticTask(delay_s=DELAY_S)
+    if optimizer.startswith("ray") and currency == "seconds":
+        budget = RAY_SECONDS
+    out = tmp_path / "killed"
+    killed_at = _kill_mid_trial(optimizer, out, budget)
+    assert len(_lines(out / "journal.jsonl")) == KILLED, "the kill should land in the trial"
+    time.sleep(DOWNTIME_S)
+    resumed = run_quadratic(optimizer, out, task=task, budget=budget)
+    uninterrupted = run_quadratic(optimizer, tmp_path / "straight", task=task, budget=budget)
+
+    # the interrupted attempt is visible, and charged what it ran before the kill
+    (attempt,) = [e for e in _lines(out / ATTEMPTS) if e["event"] == "interrupted"]
+    ran = killed_at - attempt["t_start"]
+    assert attempt["trial"] == KILLED
+    assert ran - HEARTBEAT_S - 0.3 <= attempt["seconds"] <= ran < DOWNTIME_S
+    row = resumed.set_index("trial").loc[KILLED]
+    assert row["attempt"] == 2 and row["interrupted_s"] == pytest.approx(attempt["seconds"])
+    assert set(resumed.drop(index=KILLED)["attempt"]) == {1}
+    # it was run again, with the same params, and is one trial
+    assert json.loads(row["params"]) == attempt["params"]
+    assert row["status"] == "complete"
+    assert resumed["trial"].tolist() == list(range(len(resumed)))
+    assert resumed["cum_trials"].tolist() == list(range(1, len(resumed) + 1))
+    # the ledger holds the trials' seconds plus the interrupted attempt's, not the downtime:
+    # the objective's seconds are the uninterrupted study's plus the attempt's, and the rerun's
+    # optimizer seconds no more than a trial's (the first of a run pays the framework's set-up)
+    spent = resumed["objective_s"] + resumed["optimizer_s"] + resumed["interrupted_s"]
+    assert np.allclose(resumed["cum_seconds"], spent.cumsum())
+    ran_objective = resumed["objective_s"] + resumed["interrupted_s"]
+    assert ran_objective.iloc[: KILLED + 1].sum() == pytest.approx(
+        uninterrupted["objective_s"].iloc[: KILLED + 1].sum() + attempt["seconds"], abs=0.1
+    )
+    assert row["optimizer_s"] < uninterrupted["optimizer_s"].max() + DOWNTIME_S / 2
+    # the framework continued as if never stopped (a seconds budget may end a trial earlier)
+    n = min(len(resumed), len(uninterrupted))
+    assert params_of(resumed)[:n] == params_of(uninterrupted)[:n]
+    if currency == "trials":
+        assert len(resumed) == len(uninterrupted) == budget.limit
+    else:
+        assert resumed["cum_seconds"].iloc[-2] < budget.limit <= resumed["cum_seconds"].iloc[-1]
+    # the journal and the trial table agree
+    journal = pd.DataFrame(_lines(out / "journal.jsonl"))
+    assert journal["trial"].tolist() == resumed["trial"].tolist()
+    assert journal["attempt"].tolist() == resumed["attempt"].tolist()
+    assert journal["cum_seconds"].tolist() == resumed["cum_seconds"].tolist()
