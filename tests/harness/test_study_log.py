@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 
 from tests.helpers.studies import branin_cell
 from tunebench.core.matrix import StudyCell
+from tunebench.harness.datasets import dataset_inputs
 from tunebench.harness.study_log import MARKER, log_studies, trials_mode
 from tunebench.harness.tracking import MlflowTracker, TrackingTarget, init_experiment
 from tunebench.study import run_study
@@ -173,3 +174,16 @@ def test_a_sklearn_study_has_its_data_set_as_inputs_and_a_synthetic_one_none(
     assert sorted(i.dataset.digest for i in live_inputs) == sorted(
         d.digest for d in contexts.values()
     )
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"kind": "synthetic", "function": "branin"},
+        {"kind": "bbob", "function": 1, "dimension": 2},
+        {"kind": "tabular-benchmark", "benchmark": "hpobench", "dataset": "australian"},
+        {"kind": "bayesmark", "model": "kNN", "dataset": "iris", "metric": "acc"},
+    ],
+)
+def test_tasks_without_a_split_data_set_have_no_inputs(spec: dict) -> None:
+    assert dataset_inputs(spec) == []

@@ -2,8 +2,9 @@
 
 An input is a *reference*: the data set's name (``breast_cancer``), a digest of the split's
 rows, their schema and shape, and a source naming the loader and the split settings; no array is
-uploaded. A task without a ``dataset`` (a synthetic function) has none. Each split's description
-is built once per process, however many studies share it.
+uploaded. Only scikit-learn and PyTorch tasks have inputs: synthetic functions and BBOB have no
+data, and the ``dataset`` of a tabular benchmark or a Bayesmark problem names another loader.
+Each split's description is built once per process, however many studies share it.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from typing import Any
 from tunebench.tasks import OPENML_PREFIX
 from tunebench.tasks.data import SplitSpec, load_split, split_spec_from_config
 
-__all__ = ["dataset_inputs"]
+__all__ = ["DATA_KINDS", "dataset_inputs"]
+
+DATA_KINDS = ("sklearn", "torch")
+"""Task kinds whose ``dataset`` is loaded by :func:`tunebench.tasks.data.load_split`."""
 
 
 def dataset_inputs(task_spec: Mapping[str, Any]) -> list[Any]:
     """``mlflow.entities.DatasetInput`` of the task's rows: ``training`` (what models are fit
     on: the dev rows with ``validation: cv``), ``validation`` (with ``holdout``) and ``test``
     (the held-out rows its incumbent is scored on), each tagged ``mlflow.data.context``."""
-    if task_spec.get("dataset") is None:
+    if task_spec.get("kind") not in DATA_KINDS or task_spec.get("dataset") is None:
         return []
     return list(_inputs(split_spec_from_config("task", task_spec)))
 
