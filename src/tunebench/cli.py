@@ -23,7 +23,7 @@ def _tracking_target(config: dict[str, Any], results: Path) -> Any:
 
     uri = default_tracking_uri(results, config["mlflow"]["tracking_uri"])
     artifacts = results / "mlflow" / "artifacts" if uri.startswith("sqlite:") else None
-    return init_experiment(config["name"], uri, artifacts)
+    return init_experiment(config["name"], uri, artifacts, project=results)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -106,6 +106,7 @@ def cmd_run_study(args: argparse.Namespace) -> int:
 def cmd_run_studies(args: argparse.Namespace) -> int:
     import traceback
 
+    from tunebench.core.files import DiskFull
     from tunebench.core.matrix import StudyChunk
     from tunebench.harness.journal import JournalCorrupt
     from tunebench.harness.study_lock import StudyLocked
@@ -119,7 +120,7 @@ def cmd_run_studies(args: argparse.Namespace) -> int:
         out = cell.study_dir(args.results)
         try:
             res = run_study(cell, out, tracking=target)["results"]
-        except (StudyLocked, JournalCorrupt) as exc:  # a user's matter: one line, not a trace
+        except (StudyLocked, JournalCorrupt, DiskFull) as exc:  # one line, not a trace
             print(f"tunebench run-studies: {exc}", file=sys.stderr)
             failed.append(str(out))
             continue
@@ -183,7 +184,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from tunebench.core.files import write_parquet
+    from tunebench.core.files import read_parquet, write_parquet
     from tunebench.core.matrix import study_dirs
 
     studies = [Path(d) for d in args.studies]
@@ -192,7 +193,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     if not studies:
         raise ValueError("no studies: give study directories or --matrix")
     for name, out in (("trials.parquet", args.trials_out), ("curves.parquet", args.curves_out)):
-        frames = [pd.read_parquet(d / name) for d in studies]
+        frames = [read_parquet(d / name) for d in studies]
         frames = [f for f in frames if len(f)]
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         write_parquet(out, table)
@@ -439,11 +440,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if argv is None and args.command in ("run-study", "run-studies"):
         _fix_hash_seed()
+    from tunebench.core.files import DiskFull
     from tunebench.harness.study_lock import StudyLocked
 
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, StudyLocked) as exc:
+    except (ValueError, FileNotFoundError, StudyLocked, DiskFull) as exc:
         print(f"tunebench {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

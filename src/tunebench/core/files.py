@@ -4,13 +4,19 @@ A file is written to a temporary sibling, then moved over the target with ``os.r
 reader (Snakemake, the aggregation, a resumed study) sees the old file or the new one, never half
 of one. The temporary file is created by the writer itself, so the result gets the user's umask
 (a colleague on a shared cluster can read it), not ``mkstemp``'s owner-only mode.
+
+A full disk stops a write with :class:`DiskFull` (one line: the file, the space it needed, the
+space free), and a result file that cannot be read back with :class:`CorruptFile` (one line: the
+file and what to do).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +24,72 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["write_atomic", "write_csv", "write_json", "write_parquet", "write_text"]
+__all__ = [
+    "CorruptFile",
+    "DiskFull",
+    "read_parquet",
+    "write_atomic",
+    "write_csv",
+    "write_json",
+    "write_parquet",
+    "write_text",
+]
+
+
+def _size(n_bytes: float) -> str:
+    """``n_bytes`` in B, KiB, MiB, GiB or TiB."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    power = 0
+    while n_bytes >= 1024 and power < len(units) - 1:
+        n_bytes, power = n_bytes / 1024, power + 1
+    return f"{n_bytes:.0f} B" if power == 0 else f"{n_bytes:.1f} {units[power]}"
+
+
+class DiskFull(OSError):
+    """No space left on the device for a file (``errno`` is ``ENOSPC``)."""
+
+    @classmethod
+    def at(cls, path: str | os.PathLike[str], needed: int) -> DiskFull:
+        """The error for ``path``, which needed more than ``needed`` bytes, with the free space
+        of its file system."""
+        folder = Path(path).parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        free = shutil.disk_usage(folder).free
+        return cls(
+            errno.ENOSPC,
+            f"{path}: disk full: the file needs more than {_size(needed)}, {_size(free)} free "
+            f"in {folder}; free some space and rerun (finished trials are kept)",
+        )
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class CorruptFile(ValueError):
+    """A result file that cannot be read back."""
+
+
+def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a Parquet file written by :func:`write_parquet`.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        CorruptFile: ``path`` is not a readable Parquet file (the message says what to do).
+    """
+    import pandas as pd
+    import pyarrow
+
+    try:
+        return pd.read_parquet(path)
+    except (pyarrow.ArrowException, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CorruptFile(
+            f"{path}: not a readable Parquet file ({why}); delete it, or its study directory, "
+            "and rerun: the study's tables are written again"
+        ) from None
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
@@ -26,6 +97,9 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) 
 
     The parent folder is created; on any error the temporary file is removed and ``path`` is
     left as it was. Returns ``path``.
+
+    Raises:
+        DiskFull: The file system ran out of space.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -33,8 +107,11 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) 
     try:
         write(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
+        written = tmp.stat().st_size if tmp.exists() else 0
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise DiskFull.at(path, written) from None
         raise
     return path
 
