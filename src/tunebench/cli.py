@@ -120,12 +120,16 @@ def cmd_run_studies(args: argparse.Namespace) -> int:
         out = cell.study_dir(args.results)
         try:
             res = run_study(cell, out, tracking=target)["results"]
-        except (StudyLocked, JournalCorrupt, DiskFull) as exc:  # one line, not a trace
+        except (StudyLocked, JournalCorrupt) as exc:  # a user's matter: one line, not a trace
             print(f"tunebench run-studies: {exc}", file=sys.stderr)
             failed.append(str(out))
             continue
-        except Exception:  # the chunk's other studies still run; the job fails at the end
-            traceback.print_exc()
+        except Exception as exc:  # the chunk's other studies still run; the job fails at the end
+            full = DiskFull.found_in(exc, out)
+            if full is None:
+                traceback.print_exc()
+            else:
+                print(f"tunebench run-studies: {full}", file=sys.stderr)
             failed.append(str(out))
             continue
         print(
@@ -445,8 +449,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, StudyLocked, DiskFull) as exc:
+    except (ValueError, FileNotFoundError, StudyLocked) as exc:
         print(f"tunebench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        full = DiskFull.found_in(exc, Path.cwd())
+        if full is None:
+            raise
+        print(f"tunebench {args.command}: error: {full}", file=sys.stderr)
         return 2
 
 

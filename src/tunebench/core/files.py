@@ -49,18 +49,36 @@ class DiskFull(OSError):
     """No space left on the device for a file (``errno`` is ``ENOSPC``)."""
 
     @classmethod
-    def at(cls, path: str | os.PathLike[str], needed: int) -> DiskFull:
-        """The error for ``path``, which needed more than ``needed`` bytes, with the free space
-        of its file system."""
-        folder = Path(path).parent
+    def at(cls, path: str | os.PathLike[str], needed: int | None = None) -> DiskFull:
+        """The error for ``path`` (which needed more than ``needed`` bytes, if known), with the
+        free space of its file system."""
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent
         free = shutil.disk_usage(folder).free
+        need = "" if needed is None else f"the file needs more than {_size(needed)}, "
         return cls(
             errno.ENOSPC,
-            f"{path}: disk full: the file needs more than {_size(needed)}, {_size(free)} free "
-            f"in {folder}; free some space and rerun (finished trials are kept)",
+            f"{path}: disk full: {need}{_size(free)} free in {folder}; free some space and "
+            "rerun (finished trials are kept)",
         )
+
+    @classmethod
+    def found_in(cls, error: BaseException, where: str | os.PathLike[str]) -> DiskFull | None:
+        """The :class:`DiskFull` behind ``error`` (``error`` itself, or one it was raised from
+        or while handling), or one for ``where`` if ``error`` or those are an ``ENOSPC`` error
+        of another writer; ``None`` if the disk was not full."""
+        chain: list[BaseException] = []
+        while error is not None and error not in chain:
+            chain.append(error)
+            error = error.__cause__ or error.__context__
+        for link in chain:
+            if isinstance(link, DiskFull):
+                return link
+        for link in chain:
+            if isinstance(link, OSError) and link.errno == errno.ENOSPC:
+                return cls.at(link.filename or where)
+        return None
 
     def __str__(self) -> str:
         return str(self.strerror)
@@ -86,6 +104,7 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
         if isinstance(exc, FileNotFoundError):
             raise
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = why.rpartition(f"{path}': ")[2]  # pyarrow's "Could not open ... '<path>': "
         raise CorruptFile(
             f"{path}: not a readable Parquet file ({why}); delete it, or its study directory, "
             "and rerun: the study's tables are written again"
