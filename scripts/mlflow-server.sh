@@ -28,8 +28,9 @@ start)
         echo "mlflow-server: already running from $dir (pid $(cat "$dir/server.pid")); stop it first" >&2
         exit 1
     fi
-    if ! python3 -c "import socket, sys; s = socket.socket(); s.bind((sys.argv[1], int(sys.argv[2])))" \
-        "$host" "$port" 2>/dev/null; then
+    # as the server binds (SO_REUSEADDR): fails only if a socket listens there
+    if ! python3 -c "import socket as k, sys; s = k.socket(); s.setsockopt(k.SOL_SOCKET, k.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))" "$host" "$port" 2>/dev/null; then
         echo "mlflow-server: port $port on $host is in use; choose another port" >&2
         exit 1
     fi

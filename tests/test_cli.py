@@ -140,5 +140,5 @@ def test_aggregating_a_corrupt_study_table_is_one_line_naming_it(tmp_path: Path)
     assert done.stderr.splitlines() == [
         f"tunebench aggregate: error: {broken}: not a readable Parquet file (Parquet file size is "
         "11 bytes, smaller than the minimum file footer (8 bytes)); delete it, or its study "
-        "directory, and rerun: the study's tables are written again"
+        "directory, and rerun: the study's files are written again"
     ]

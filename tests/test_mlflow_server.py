@@ -80,8 +80,8 @@ def test_a_second_start_is_refused_and_stop_ends_the_right_server(tmp_path: Path
     finally:
         assert _script("stop", str(first)).returncode == 0
     assert not _alive(pid) and not (first / "server.pid").exists()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))  # the port is free again
+    with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
+        sock.connect(("127.0.0.1", port))  # nothing listens there any more
 
 
 def test_basic_authentication_refuses_anonymous_requests(tmp_path: Path) -> None:

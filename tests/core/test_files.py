@@ -13,6 +13,7 @@ import pytest
 from tunebench.core.files import (
     CorruptFile,
     DiskFull,
+    read_json,
     read_parquet,
     write_atomic,
     write_csv,
@@ -106,7 +107,10 @@ def test_an_unreadable_parquet_file_is_one_line_saying_what_to_do(tmp_path: Path
     assert str(caught.value) == (
         f"{path}: not a readable Parquet file (Parquet magic bytes not found in footer. Either "
         "the file is corrupted or this is not a parquet file.); delete it, or its study "
-        "directory, and rerun: the study's tables are written again"
+        "directory, and rerun: the study's files are written again"
     )
     with pytest.raises(FileNotFoundError):
         read_parquet(tmp_path / "missing.parquet")
+    (tmp_path / "study.json").write_text('{"cell": ')
+    with pytest.raises(CorruptFile, match=r"study\.json: not a readable JSON file \(Expecting"):
+        read_json(tmp_path / "study.json")

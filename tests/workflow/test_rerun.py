@@ -48,7 +48,8 @@ def _chunk_of(study: str) -> str:
 def _planned_tune_jobs(work: Path) -> list[str]:
     dry = snakemake(work, "-n", "--configfile", "config/tiny.yaml", timeout=300)
     assert dry.returncode == 0, dry.stderr[-3000:]
-    return re.findall(r"^(tune_\S+)\s+\d+$", dry.stdout + dry.stderr, flags=re.MULTILINE)
+    jobs = re.findall(r"^(tune_\S+)\s+\d+$", dry.stdout + dry.stderr, flags=re.MULTILINE)
+    return sorted(set(jobs))  # the job stats table is printed twice
 
 
 def _run(work: Path) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CorruptFile",
     "DiskFull",
+    "read_json",
     "read_parquet",
     "write_atomic",
     "write_csv",
@@ -87,6 +88,12 @@ class DiskFull(OSError):
 class CorruptFile(ValueError):
     """A result file that cannot be read back."""
 
+    def __init__(self, path: str | os.PathLike[str], kind: str, why: str) -> None:
+        super().__init__(
+            f"{path}: not a readable {kind} file ({why}); delete it, or its study directory, "
+            "and rerun: the study's files are written again"
+        )
+
 
 def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a Parquet file written by :func:`write_parquet`.
@@ -105,10 +112,20 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
             raise
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         why = why.rpartition(f"{path}': ")[2]  # pyarrow's "Could not open ... '<path>': "
-        raise CorruptFile(
-            f"{path}: not a readable Parquet file ({why}); delete it, or its study directory, "
-            "and rerun: the study's tables are written again"
-        ) from None
+        raise CorruptFile(path, "Parquet", why) from None
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file written by :func:`write_json`.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        CorruptFile: ``path`` is not a readable JSON file (the message says what to do).
+    """
+    try:
+        return json.loads(Path(path).read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptFile(path, "JSON", str(exc)) from None
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from tunebench.core.files import read_parquet, write_json
+from tunebench.core.files import read_json, read_parquet, write_json
 from tunebench.core.tables import CURVE_KEYS
 from tunebench.harness.tracking import MlflowTracker, TrackingTarget
 
@@ -119,7 +119,7 @@ def log_studies(
             runs[str(study_dir)] = marker["parent_run_id"]
             skipped += 1
             continue
-        summary = json.loads((study_dir / "study.json").read_text())
+        summary = read_json(study_dir / "study.json")
         table = read_parquet(study_dir / "trials.parquet")
         for run_id in stale.get(absolute, []):
             tracker.delete_study_run(run_id)
