@@ -138,7 +138,7 @@ def test_aggregating_a_corrupt_study_table_is_one_line_naming_it(tmp_path: Path)
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
-        f"tunebench aggregate: error: {broken}: not a readable Parquet file (Parquet file size is "
-        "11 bytes, smaller than the minimum file footer (8 bytes)); delete it, or its study "
-        "directory, and rerun: the study's files are written again"
+        f"tunebench aggregate: error: {broken}: not a readable Parquet file (Parquet magic "
+        "bytes not found in footer. Either the file is corrupted or this is not a parquet file.); "
+        "delete it, or its study directory, and rerun: the study's files are written again"
     ]

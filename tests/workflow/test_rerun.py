@@ -84,12 +84,14 @@ def test_deleted_and_corrupt_studies_rerun_alone_in_copied_and_moved_projects(tm
 
     # a corrupt table: one line saying what to do; doing it reruns the study
     table = work / "results/studies/rosen/tpe/t4/seed0/trials.parquet"
-    table.write_bytes(b"not parquet")
+    table.write_bytes(b"not parquet")  # named as the rule names it: relative to the project
     broken = snakemake(work, "--cores", "2", "--configfile", "config/tiny.yaml")
     assert broken.returncode != 0
     log = (results / "logs" / "aggregate_trials.log").read_text().splitlines()
-    assert len(log) == 1 and log[0].startswith(f"tunebench aggregate: error: {table}: not a ")
-    assert log[0].endswith("delete it, or its study directory, and rerun: the study's tables are "
+    assert len(log) == 1 and log[0].startswith(
+        f"tunebench aggregate: error: {table.relative_to(work)}: not a "
+    )
+    assert log[0].endswith("delete it, or its study directory, and rerun: the study's files are "
                            "written again")  # fmt: skip
     table.unlink()
     assert _planned_tune_jobs(work) == [_chunk_of("results/studies/rosen/tpe/t4/seed0")]
