@@ -56,7 +56,7 @@ def test_a_copied_and_a_moved_project_log_into_their_own_store(tmp_path: Path) -
     shutil.copytree(tmp_path / "a", tmp_path / "b")
     copy = tmp_path / "b" / "results"
     shutil.rmtree(copy / "studies" / "seed1")  # deleted in the copy: run and logged again
-    _log(copy, copy / "studies" / "seed0", _study(copy, 1))
+    _log(copy, copy / "studies" / "seed0", _study(copy, 1), create=True)  # as the first job
     ours = _study_runs(copy)
     assert len(ours) == 2
     assert ours["branin/rs/t4/seed0"].info.run_id == before["branin/rs/t4/seed0"]  # kept

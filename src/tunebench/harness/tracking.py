@@ -143,7 +143,8 @@ def init_experiment(
     """Create the store (if new) and the experiment ``name`` (if absent); return the target.
 
     Safe with concurrent callers: a SQLite store is created under :func:`store_lock`, and an
-    experiment that another caller created first is reused.
+    experiment that another caller created first is reused. An existing experiment of a SQLite
+    store copied or moved with ``project`` is pointed at it (:func:`relocate`).
     """
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
@@ -154,6 +155,10 @@ def init_experiment(
         experiment = client.get_experiment_by_name(name)
         if experiment is not None:
             experiment_id = experiment.experiment_id
+            if db is not None and artifact_root is not None and project is not None:
+                artifacts, where = Path(artifact_root).resolve(), Path(project).resolve()
+                if artifacts.is_relative_to(where):
+                    relocate(db, experiment_id, artifacts, where)
         else:
             location = Path(artifact_root).resolve().as_uri() if artifact_root else None
             try:
