@@ -41,6 +41,8 @@ def _study_runs(results: Path) -> dict[str, object]:
     target = TrackingTarget.read(results / "mlflow" / "experiment.json")
     client = MlflowClient(f"sqlite:///{results / 'mlflow' / 'mlflow.db'}")
     runs = client.search_runs([target.experiment_id], "tags.`tunebench.role` = 'study'")
+    names = [run.info.run_name for run in runs]
+    assert len(names) == len(set(names)), f"a study logged twice: {sorted(names)}"
     return {run.info.run_name: run for run in runs}
 
 

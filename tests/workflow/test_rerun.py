@@ -62,6 +62,8 @@ def _study_runs(results: Path) -> dict[str, object]:
     experiment = client.get_experiment_by_name("tiny")
     runs = client.search_runs([experiment.experiment_id], "tags.`tunebench.role` = 'study'")
     assert set(logged_trials(client, "tiny").values()) == {4}  # every trial once
+    names = [run.info.run_name for run in runs]
+    assert len(names) == len(set(names)), f"a study logged twice: {sorted(names)}"
     return {run.info.run_name: run for run in runs}
 
 
