@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from mlflow import MlflowClient
 
-from tests.helpers.workflow import checkout, logged_trials, snakemake
+from tests.helpers.workflow import ROOT, checkout, environment, snakemake
 from tunebench.core.config import validate_config
 from tunebench.core.matrix import chunk_cells, expand_matrix
 
@@ -57,14 +59,39 @@ def _run(work: Path) -> None:
     assert run.returncode == 0, run.stderr[-4000:]
 
 
-def _study_runs(results: Path) -> dict[str, object]:
-    client = MlflowClient(f"sqlite:///{results / 'mlflow' / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("tiny")
-    runs = client.search_runs([experiment.experiment_id], "tags.`tunebench.role` = 'study'")
-    assert set(logged_trials(client, "tiny").values()) == {4}  # every trial once
-    names = [run.info.run_name for run in runs]
+# Read in a child process: a process holding a SQLite store open while its project is moved
+# corrupts it (https://www.sqlite.org/howtocorrupt.html, section 2.4), as it would for a user.
+_READ_STORE = """
+import json, sys
+from mlflow import MlflowClient
+from tests.helpers.workflow import logged_trials
+client = MlflowClient(sys.argv[1])
+experiment = client.get_experiment_by_name("tiny")
+runs = client.search_runs([experiment.experiment_id], "tags.`tunebench.role` = 'study'")
+print(json.dumps({
+    "trials": sorted(set(logged_trials(client, "tiny").values())),
+    "runs": [[r.info.run_name, r.info.run_id, r.data.tags["tunebench.project"]] for r in runs],
+}))
+"""
+
+
+def _study_runs(results: Path) -> dict[str, tuple[str, str]]:
+    """The project's study runs: run name -> (run id, project tag); every trial once."""
+    uri = f"sqlite:///{results / 'mlflow' / 'mlflow.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_STORE, uri],
+        cwd=ROOT,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    store = json.loads(done.stdout)
+    assert store["trials"] == [4]  # every trial once
+    names = [name for name, _, _ in store["runs"]]
     assert len(names) == len(set(names)), f"a study logged twice: {sorted(names)}"
-    return {run.info.run_name: run for run in runs}
+    return {name: (run_id, project) for name, run_id, project in store["runs"]}
 
 
 def test_deleted_and_corrupt_studies_rerun_alone_in_copied_and_moved_projects(tmp_path):
@@ -72,7 +99,7 @@ def test_deleted_and_corrupt_studies_rerun_alone_in_copied_and_moved_projects(tm
     (work / "config" / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     _run(work)
     results = work / "results"
-    first = {name: run.info.run_id for name, run in _study_runs(results).items()}
+    first = {name: run[0] for name, run in _study_runs(results).items()}
     assert len(first) == N_STUDIES
 
     # a deleted study directory: its job (and no other) reruns; its run is replaced
@@ -80,7 +107,7 @@ def test_deleted_and_corrupt_studies_rerun_alone_in_copied_and_moved_projects(tm
     assert _planned_tune_jobs(work) == [_chunk_of(DELETED)]
     _run(work)
     assert len(pd.read_parquet(results / "trials.parquet")) == N_STUDIES * 4
-    runs = {name: run.info.run_id for name, run in _study_runs(results).items()}
+    runs = {name: run[0] for name, run in _study_runs(results).items()}
     changed = {name for name in runs if runs[name] != first[name]}
     assert changed == {"branin/random/t4/seed1"}
 
@@ -99,7 +126,7 @@ def test_deleted_and_corrupt_studies_rerun_alone_in_copied_and_moved_projects(tm
     assert _planned_tune_jobs(work) == [_chunk_of("results/studies/rosen/tpe/t4/seed0")]
     _run(work)
     assert len(pd.read_parquet(results / "trials.parquet")) == N_STUDIES * 4
-    before = {name: run.info.run_id for name, run in _study_runs(results).items()}
+    before = {name: run[0] for name, run in _study_runs(results).items()}
 
     # a copy logs into its own store; the original's is left as it was
     copy = tmp_path / "copy"
@@ -107,9 +134,9 @@ def test_deleted_and_corrupt_studies_rerun_alone_in_copied_and_moved_projects(tm
     shutil.rmtree(copy / DELETED)
     _run(copy)
     ours = _study_runs(copy / "results")
-    assert {n for n, r in ours.items() if r.info.run_id != before[n]} == {"branin/random/t4/seed1"}
-    assert {r.data.tags["tunebench.project"] for r in ours.values()} == {str(copy / "results")}
-    assert {name: run.info.run_id for name, run in _study_runs(results).items()} == before
+    assert {n for n, r in ours.items() if r[0] != before[n]} == {"branin/random/t4/seed1"}
+    assert {r[1] for r in ours.values()} == {str(copy / "results")}
+    assert {name: run[0] for name, run in _study_runs(results).items()} == before
 
     # a moved project too, and nothing is written at its old place
     moved = tmp_path / "moved"
@@ -117,6 +144,6 @@ def test_deleted_and_corrupt_studies_rerun_alone_in_copied_and_moved_projects(tm
     shutil.rmtree(moved / DELETED)
     _run(moved)
     runs = _study_runs(moved / "results")
-    assert {n for n, r in runs.items() if r.info.run_id != before[n]} == {"branin/random/t4/seed1"}
-    assert {r.data.tags["tunebench.project"] for r in runs.values()} == {str(moved / "results")}
+    assert {n for n, r in runs.items() if r[0] != before[n]} == {"branin/random/t4/seed1"}
+    assert {r[1] for r in runs.values()} == {str(moved / "results")}
     assert not work.exists()
