@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,3 +120,47 @@ def test_every_command_and_option_has_help() -> None:
     found = list(_actions(build_parser(), "tunebench"))
     missing = [f"{path}: {action.dest}" for path, action in found if not action.help]
     assert len(found) > 50 and not missing
+
+
+def test_a_full_disk_stops_a_study_with_one_line_and_the_rerun_continues(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    cell = replace(CELL, budget="t60", budget_spec={"trials": 60})
+    filler = small_disk / "filler"
+    filler.write_bytes(b"x" * (shutil.disk_usage(small_disk).free - 49152))  # 48 KiB left
+    run = _run_studies([cell], small_disk)
+    assert run.returncode == 1
+    journal = cell.study_dir(small_disk) / "journal.jsonl"
+    first, last = run.stderr.strip().splitlines()[-2:]
+    study = journal.parent  # the file, where the writer is known (Optuna's journal: not)
+    assert re.fullmatch(
+        rf"tunebench run-studies: {study}\S*: disk full: (the file needs more than \d+ B, )?"
+        rf"\d+ B free in {study}; free some space and rerun \(finished trials are kept\)",
+        first,
+    ), run.stderr[-3000:]
+    assert last.startswith("tunebench run-studies: 1 of 1 studies failed")
+    assert "Traceback" not in run.stderr
+    assert 0 < len(journal.read_text().splitlines()) < 60  # the trials before the disk filled
+
+    filler.unlink()
+    rerun = _run_studies([cell], small_disk)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    trials = pd.read_parquet(cell.study_dir(small_disk) / "trials.parquet")
+    assert trials["trial"].tolist() == list(range(60))
+
+
+def test_aggregating_a_corrupt_study_table_is_one_line_naming_it(tmp_path: Path) -> None:
+    run = _run_studies([CELL, replace(CELL, seed=1)], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    broken = CELL.study_dir(tmp_path) / "trials.parquet"
+    broken.write_bytes(b"overwritten")
+    studies = [str(c.study_dir(tmp_path)) for c in (CELL, replace(CELL, seed=1))]
+    command = [sys.executable, "-m", "tunebench.cli", "aggregate", *studies]
+    command += ["--trials-out", str(tmp_path / "t.parquet"), "--curves-out", str(tmp_path / "c")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"tunebench aggregate: error: {broken}: not a readable Parquet file (Parquet magic "
+        "bytes not found in footer. Either the file is corrupted or this is not a parquet file.); "
+        "delete it, or its study directory, and rerun: the study's files are written again"
+    ]

@@ -25,7 +25,7 @@ def _tracking_target(config: dict[str, Any], results: Path, config_hash: str | N
 
     uri = default_tracking_uri(results, config["mlflow"]["tracking_uri"])
     artifacts = results / "mlflow" / "artifacts" if uri.startswith("sqlite:") else None
-    return init_experiment(config["name"], uri, artifacts, config_hash)
+    return init_experiment(config["name"], uri, artifacts, config_hash, project=results)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -121,6 +121,7 @@ def cmd_run_study(args: argparse.Namespace) -> int:
 def cmd_run_studies(args: argparse.Namespace) -> int:
     import traceback
 
+    from tunebench.core.files import DiskFull
     from tunebench.core.matrix import StudyChunk
     from tunebench.harness.journal import JournalCorrupt
     from tunebench.harness.study_lock import StudyLocked
@@ -138,8 +139,12 @@ def cmd_run_studies(args: argparse.Namespace) -> int:
             print(f"tunebench run-studies: {exc}", file=sys.stderr)
             failed.append(str(out))
             continue
-        except Exception:  # the chunk's other studies still run; the job fails at the end
-            traceback.print_exc()
+        except Exception as exc:  # the chunk's other studies still run; the job fails at the end
+            full = DiskFull.found_in(exc, out)
+            if full is None:
+                traceback.print_exc()
+            else:
+                print(f"tunebench run-studies: {full}", file=sys.stderr)
             failed.append(str(out))
             continue
         print(
@@ -198,7 +203,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from tunebench.core.files import write_parquet
+    from tunebench.core.files import read_parquet, write_parquet
     from tunebench.core.matrix import study_dirs
 
     studies = [Path(d) for d in args.studies]
@@ -207,7 +212,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     if not studies:
         raise ValueError("no studies: give study directories or --matrix")
     for name, out in (("trials.parquet", args.trials_out), ("curves.parquet", args.curves_out)):
-        frames = [pd.read_parquet(d / name) for d in studies]
+        frames = [read_parquet(d / name) for d in studies]
         frames = [f for f in frames if len(f)]
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         write_parquet(out, table)
@@ -491,12 +496,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if argv is None and args.command in ("run-study", "run-studies"):
         _fix_hash_seed()
+    from tunebench.core.files import DiskFull
     from tunebench.harness.study_lock import StudyLocked
 
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, StudyLocked) as exc:
         print(f"tunebench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        full = DiskFull.found_in(exc, Path.cwd())
+        if full is None:
+            raise
+        print(f"tunebench {args.command}: error: {full}", file=sys.stderr)
         return 2
 
 

@@ -121,11 +121,15 @@ def _run_study(
     if tracker is not None:
         previous = json.loads(marker.read_text()) if marker.exists() else {}
         same_store = previous.get("tracking_uri") == tracking.tracking_uri
+        resume_run_id = previous.get("parent_run_id") if same_store else None
+        if resume_run_id is None:  # a run of a deleted or moved study directory is replaced
+            for run_id in tracker.study_runs(out_dir).get(str(out_dir.resolve()), []):
+                tracker.delete_study_run(run_id)
         tracker.start_study(
             key.label,
             tags=study_tags(asdict(key), out_dir, provenance()),
             params=flat_params(asdict(cell)),
-            resume_run_id=previous.get("parent_run_id") if same_store else None,
+            resume_run_id=resume_run_id,
         )
         if tracker.parent_run_id != previous.get("parent_run_id"):
             tracker.log_inputs(dataset_inputs(cell.task_spec))

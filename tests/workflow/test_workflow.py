@@ -132,6 +132,16 @@ def test_bad_config_stops_the_workflow_before_any_job(tmp_path):
     assert not (work / "results").exists()
 
 
+def test_an_unreadable_default_config_is_one_line_in_a_dry_run(tmp_path):
+    work = checkout(tmp_path)
+    (work / "config" / "config.yaml").write_bytes("name: café\n".encode("latin-1"))
+    run = snakemake(work, "-n", timeout=120)
+    assert run.returncode != 0
+    assert run.stderr.splitlines() == [
+        "tunebench: invalid config: config/config.yaml: cannot read the config (not UTF-8 text)"
+    ]
+
+
 def test_workflow_lints_clean():
     run = snakemake(ROOT, "--lint", timeout=120)
     assert run.returncode == 0 and "Lints for" not in run.stdout + run.stderr

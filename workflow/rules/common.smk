@@ -97,8 +97,13 @@ def study_files(name):
 
 
 def all_outputs():
-    """Targets of ``rule all``."""
+    """Targets of ``rule all``. Every study's files are among them, so that a deleted study
+    directory or output file makes its tuning job rerun (Snakemake reruns the producer of a
+    missing intermediate file only when a job that needs the file runs)."""
     return [
+        *study_files("trials.parquet"),
+        *study_files("curves.parquet"),
+        *study_files("study.json"),
         "results/trials.parquet",
         "results/curves.parquet",
         *logged_runs(),

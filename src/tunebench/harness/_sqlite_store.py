@@ -1,4 +1,4 @@
-"""Cheaper commits for the embedded SQLite MLflow store, where that is safe.
+"""The embedded SQLite MLflow store: cheaper commits where safe, safe creation, relocation.
 
 MLflow's SQLite store commits every client call (three or more per trial run) through SQLite's
 default rollback journal, which ``fsync``\\ s several times a commit. In WAL mode with
@@ -7,16 +7,28 @@ checkpoints: a killed process loses nothing, and a machine crash loses at most t
 (the study's journal is the truth; a rerun logs what MLflow lacks). WAL needs every writer on one
 host with shared memory, so it is used only on local file systems (never NFS, Lustre, GPFS...)
 and can be turned off with ``TUNEBENCH_SQLITE_WAL=0``.
+
+A new store is created by MLflow's schema migrations, which fail (or leave a broken store) when
+two processes run them at once: :func:`store_lock` serialises creation with a lock beside the
+database. A project copied or moved with its store keeps its runs, whose artifact locations and
+directory tags still name the old place: :func:`relocate` rewrites them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-__all__ = ["enable_wal", "fast_commits"]
+__all__ = ["database", "enable_wal", "fast_commits", "relocate", "store_lock"]
+
+# Run tags holding a path inside the project (rewritten by relocate).
+PATH_TAGS = ("tunebench.study_dir", "tunebench.project")
 
 LOCAL_FILESYSTEMS = frozenset(
     {"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", "overlay", "apfs", "hfs"}
@@ -24,7 +36,7 @@ LOCAL_FILESYSTEMS = frozenset(
 _hooked: set[str] = set()
 
 
-def _database(tracking_uri: str) -> Path | None:
+def database(tracking_uri: str) -> Path | None:
     """The file of a ``sqlite:///`` URI (``None`` for anything else)."""
     if not tracking_uri.startswith("sqlite:///"):
         return None
@@ -60,7 +72,7 @@ def enable_wal(tracking_uri: str) -> bool:
 
     Returns whether the store is now in WAL mode.
     """
-    db = _database(tracking_uri)
+    db = database(tracking_uri)
     if db is None or not db.exists() or not _wal_allowed(db):
         return False
     connection = sqlite3.connect(db, timeout=20)
@@ -76,7 +88,7 @@ def enable_wal(tracking_uri: str) -> bool:
 def fast_commits(tracking_uri: str) -> None:
     """In this process, open connections to the store (if it is a SQLite store in WAL mode)
     with ``synchronous=NORMAL`` (a per-connection setting)."""
-    db = _database(tracking_uri)
+    db = database(tracking_uri)
     if db is None or str(db) in _hooked or not _wal_allowed(db):
         return
     from sqlalchemy import event
@@ -94,3 +106,69 @@ def fast_commits(tracking_uri: str) -> None:
 
     event.listen(Engine, "connect", on_connect)
     _hooked.add(str(db))
+
+
+@contextlib.contextmanager
+def store_lock(db: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``<db>.lock`` (waiting for it) for the ``with`` block."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(db.with_name(f"{db.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def relocate(db: Path, experiment_id: str, artifacts: Path, project: Path) -> str | None:
+    """Point the experiment of a copied or moved store at this project.
+
+    ``artifacts`` (the experiment's artifact root) lies inside ``project`` (the results
+    directory). If the experiment's artifact root is the same folder of another project, the
+    experiment, its runs' artifact locations and the path tags (:data:`PATH_TAGS`) are rewritten
+    from that project to this one, in one transaction. Returns the old project (``None``: there
+    was nothing to rewrite).
+    """
+    wanted = artifacts.as_uri()
+    suffix = "/" + artifacts.relative_to(project).as_posix()
+    connection = sqlite3.connect(db, timeout=60, isolation_level=None)
+    try:
+        query = "SELECT artifact_location FROM experiments WHERE experiment_id = ?"
+        row = connection.execute(query, (int(experiment_id),)).fetchone()
+        if row is None or row[0] == wanted:
+            return None
+        connection.execute("BEGIN IMMEDIATE")
+        (current,) = connection.execute(query, (int(experiment_id),)).fetchone()
+        old_path = unquote(urlsplit(current).path)
+        ours = urlsplit(current).scheme == "file" and old_path.endswith(suffix)
+        if current == wanted or not ours:
+            connection.execute("ROLLBACK")
+            return None
+        old_project = old_path.removesuffix(suffix)
+        connection.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+            (wanted, int(experiment_id)),
+        )
+        connection.execute(
+            "UPDATE runs SET artifact_uri = ? || substr(artifact_uri, ?)"
+            " WHERE experiment_id = ? AND substr(artifact_uri, 1, ?) = ?",
+            (wanted, len(current) + 1, int(experiment_id), len(current), current),
+        )
+        connection.execute(
+            f"UPDATE tags SET value = ? || substr(value, ?) WHERE key IN "
+            f"({', '.join('?' * len(PATH_TAGS))}) AND (value = ? OR substr(value, 1, ?) = ?)"
+            " AND run_uuid IN (SELECT run_uuid FROM runs WHERE experiment_id = ?)",
+            (
+                str(project),
+                len(old_project) + 1,
+                *PATH_TAGS,
+                old_project,
+                len(old_project) + 1,
+                old_project + "/",
+                int(experiment_id),
+            ),
+        )
+        connection.execute("COMMIT")
+        return old_project
+    finally:
+        connection.close()

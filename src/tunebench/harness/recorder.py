@@ -12,6 +12,7 @@ incumbents on the held-out split and writes ``trials.parquet`` and ``curves.parq
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -25,7 +26,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from tunebench.core.budget import Budget, Ledger
-from tunebench.core.files import write_parquet
+from tunebench.core.files import DiskFull, write_parquet
 from tunebench.core.tables import CURVE_KEYS, STUDY_KEYS, TRIAL_COLUMNS, incumbent_flags
 from tunebench.harness.attempts import AttemptLog
 from tunebench.harness.journal import FSYNC_INTERVAL_S, JOURNALS, read_json_lines
@@ -194,8 +195,14 @@ class Recorder:
             "metric": self.task.metric,
             "known_optimum": _nan_if_none(self.task.known_optimum),
         }
-        self._journal.write(json.dumps({**row, "curve": result.curve}) + "\n")
-        self._journal.flush()  # from here the line survives a killed process
+        line = json.dumps({**row, "curve": result.curve}) + "\n"
+        try:
+            self._journal.write(line)
+            self._journal.flush()  # from here the line survives a killed process
+        except OSError as exc:  # a line cut short is dropped when the journal is read again
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull.at(self._journal_path, len(line.encode())) from None
+            raise
         if time.monotonic() - self._synced >= FSYNC_INTERVAL_S:
             self._sync()
         self.rows.append(row)

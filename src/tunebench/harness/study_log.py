@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from tunebench.core.files import write_json
+from tunebench.core.files import read_json, read_parquet, write_json
 from tunebench.core.tables import CURVE_KEYS
 from tunebench.harness.datasets import dataset_inputs
 from tunebench.harness.tracking import MlflowTracker, TrackingTarget
@@ -88,11 +88,12 @@ def _read_marker(study_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def _is_logged(marker: Mapping[str, Any], target: TrackingTarget, study_dir: Path) -> bool:
+def _is_logged(marker: Mapping[str, Any], runs: Sequence[str], study_dir: Path) -> bool:
+    """Whether the marker's run is one of the study's ``runs`` in the store and holds the
+    study's trial table as it is now."""
     return (
         marker.get("complete") is True
-        and marker.get("tracking_uri") == target.tracking_uri
-        and marker.get("experiment_id") == target.experiment_id
+        and marker.get("parent_run_id") in runs
         and marker.get("digest") == trials_digest(study_dir)
     )
 
@@ -108,8 +109,6 @@ def log_studies(
 
     Returns ``{study_dir: run_id}`` for all of them (logged now or before).
     """
-    import pandas as pd
-
     tracker = MlflowTracker(target, background=False)
     runs: dict[str, str] = {}
     stale = tracker.study_runs()  # study_dir -> run ids already in the experiment
@@ -117,12 +116,12 @@ def log_studies(
     for study_dir in map(Path, study_dirs):
         marker = _read_marker(study_dir)
         absolute = str(study_dir.resolve())
-        if _is_logged(marker, target, study_dir) and marker.get("parent_run_id"):
+        if _is_logged(marker, stale.get(absolute, []), study_dir):
             runs[str(study_dir)] = marker["parent_run_id"]
             skipped += 1
             continue
-        summary = json.loads((study_dir / "study.json").read_text())
-        table = pd.read_parquet(study_dir / "trials.parquet")
+        summary = read_json(study_dir / "study.json")
+        table = read_parquet(study_dir / "trials.parquet")
         for run_id in stale.get(absolute, []):
             tracker.delete_study_run(run_id)
         cell, timings = summary["cell"], summary["timings"]
@@ -143,7 +142,7 @@ def log_studies(
         mode = trials_mode(trials, str(cell["task_spec"].get("kind", "")))
         rows = table.to_dict("records")
         if mode == "nested":
-            curves = pd.read_parquet(study_dir / "curves.parquet")
+            curves = read_parquet(study_dir / "curves.parquet")
             by_trial = {t: g for t, g in curves.groupby("trial")} if len(curves) else {}
             extra = [c for c in curves.columns if c not in CURVE_KEYS or c in ("epoch", "value")]
             for row in rows:

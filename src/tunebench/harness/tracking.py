@@ -7,14 +7,21 @@ experiment id and only ever add runs: the job that logs finished studies
 through a background thread when the store is a tracking server (the study's journal stays the
 truth: a rerun logs whatever a killed job had not); a local SQLite store commits in WAL mode
 (:mod:`tunebench.harness._sqlite_store`).
+
+Every run is tagged with its project (``tunebench.project``: the absolute results directory) and
+host (``tunebench.host``), so that projects sharing a store can be told apart. The handoff file
+(:meth:`TrackingTarget.write`) names an embedded store and the project relative to itself, so a
+copied or moved project logs into its own store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,7 +32,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tunebench.core.files import write_json
 from tunebench.core.tables import incumbent_flags
-from tunebench.harness._sqlite_store import enable_wal, fast_commits
+from tunebench.harness._sqlite_store import (
+    database,
+    enable_wal,
+    fast_commits,
+    relocate,
+    store_lock,
+)
 
 __all__ = [
     "MlflowTracker",
@@ -34,6 +47,7 @@ __all__ = [
     "experiment_tags",
     "init_experiment",
     "log_analysis_run",
+    "project_tags",
     "redacted",
 ]
 
@@ -50,20 +64,54 @@ _MAX_PARAM_CHARS = 6000
 
 @dataclass(frozen=True)
 class TrackingTarget:
-    """Where a study logs: a tracking URI and an existing experiment id."""
+    """Where a study logs: a tracking URI and an existing experiment id, and the project (the
+    absolute results directory; ``""``: not known) whose runs are logged there."""
 
     tracking_uri: str
     experiment_id: str
     experiment_name: str
+    project: str = ""
 
     def write(self, path: Path) -> None:
-        """Save as JSON (the handoff file from the init rule to the tuning jobs)."""
-        write_json(path, asdict(self), indent=2)
+        """Save as JSON (the handoff file from the store's creator to the other jobs).
+
+        A SQLite store inside the file's folder and the project are written relative to the
+        folder (``"relative": true``), so the file stays right when the project is copied or
+        moved.
+        """
+        folder = Path(path).resolve().parent
+        data: dict[str, Any] = asdict(self)
+        db = database(self.tracking_uri)
+        if db is not None and db.is_relative_to(folder):
+            data.update(tracking_uri=f"sqlite:///{db.relative_to(folder)}", relative=True)
+        if self.project:
+            data["project"] = os.path.relpath(self.project, folder)
+        write_json(path, data, indent=2)
 
     @classmethod
     def read(cls, path: Path) -> TrackingTarget:
-        """Load what :meth:`write` saved."""
-        return cls(**json.loads(Path(path).read_text()))
+        """Load what :meth:`write` saved; a relative SQLite store copied or moved with the
+        project is first pointed at it (:func:`~tunebench.harness._sqlite_store.relocate`)."""
+        folder = Path(path).resolve().parent
+        data = json.loads(Path(path).read_text())
+        if data.get("project"):
+            data["project"] = str((folder / data["project"]).resolve())
+        if data.pop("relative", False):
+            db = (folder / data["tracking_uri"].removeprefix("sqlite:///")).resolve()
+            data["tracking_uri"] = f"sqlite:///{db}"
+            project = data.get("project")
+            if project and db.exists() and db.is_relative_to(project):
+                relocate(db, data["experiment_id"], db.parent / "artifacts", Path(project))
+        return cls(**data)
+
+
+def project_tags(target: TrackingTarget) -> dict[str, str]:
+    """The tags of every run that tell projects apart: ``tunebench.project`` (the results
+    directory, when known) and ``tunebench.host``."""
+    tags = {"tunebench.host": socket.gethostname()}
+    if target.project:
+        tags["tunebench.project"] = target.project
+    return tags
 
 
 def redacted(uri: str) -> str:
@@ -107,28 +155,43 @@ def init_experiment(
     tracking_uri: str,
     artifact_root: Path | None = None,
     config_hash: str | None = None,
+    project: Path | None = None,
 ) -> TrackingTarget:
     """Create the store (if new) and the experiment ``name`` (if absent); return the target.
 
-    The experiment's :func:`experiment_tags` are set whether it is new or reused: they describe
-    the latest workflow run that opened it (each run's own are on its ``analysis`` run).
+    Safe with concurrent callers: a SQLite store is created under :func:`store_lock`, and an
+    experiment that another caller created first is reused. An existing experiment of a SQLite
+    store copied or moved with ``project`` is pointed at it (:func:`relocate`). The experiment's
+    :func:`experiment_tags` are set whether it is new or reused: they describe the latest
+    workflow run that opened it (each run's own are on its ``analysis`` run).
     """
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
-    if tracking_uri.startswith("sqlite:///"):
-        Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    client = MlflowClient(tracking_uri=tracking_uri)
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        experiment_id = experiment.experiment_id
-    else:
-        location = Path(artifact_root).resolve().as_uri() if artifact_root else None
-        experiment_id = client.create_experiment(name, artifact_location=location)
-        client.set_experiment_tag(experiment_id, "mlflow.note.content", EXPERIMENT_NOTE)
-    for key, value in experiment_tags(config_hash).items():
-        client.set_experiment_tag(experiment_id, key, value)
-    enable_wal(tracking_uri)
-    return TrackingTarget(tracking_uri, experiment_id, name)
+    db = database(tracking_uri)
+    with store_lock(db) if db is not None else contextlib.nullcontext():
+        client = MlflowClient(tracking_uri=tracking_uri)
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            experiment_id = experiment.experiment_id
+            if db is not None and artifact_root is not None and project is not None:
+                artifacts, where = Path(artifact_root).resolve(), Path(project).resolve()
+                if artifacts.is_relative_to(where):
+                    relocate(db, experiment_id, artifacts, where)
+        else:
+            location = Path(artifact_root).resolve().as_uri() if artifact_root else None
+            try:
+                experiment_id = client.create_experiment(name, artifact_location=location)
+                client.set_experiment_tag(experiment_id, "mlflow.note.content", EXPERIMENT_NOTE)
+            except MlflowException as exc:  # created by another project at the same moment
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                experiment_id = client.get_experiment_by_name(name).experiment_id
+        for key, value in experiment_tags(config_hash).items():
+            client.set_experiment_tag(experiment_id, key, value)
+        enable_wal(tracking_uri)
+    where = str(Path(project).resolve()) if project else ""
+    return TrackingTarget(tracking_uri, experiment_id, name, where)
 
 
 def log_analysis_run(
@@ -152,7 +215,7 @@ def log_analysis_run(
     provenance = experiment_tags(config_hash)
     for key, value in provenance.items():
         client.set_experiment_tag(target.experiment_id, key, value)
-    tags = {"tunebench.role": "analysis", **provenance}
+    tags = {"tunebench.role": "analysis", **provenance, **project_tags(target)}
     if description:
         limit = 7900  # MLflow keeps tag values up to 8,000 characters
         more = "\n\n… (the whole summary is the artifact stats/summary.md)"
@@ -209,6 +272,7 @@ class MlflowTracker:
             background = not _is_local_store(target.tracking_uri)
         fast_commits(target.tracking_uri)
         self.target = target
+        self._project_tags = project_tags(target)
         self._client = MlflowClient(tracking_uri=target.tracking_uri)
         self.parent_run_id: str | None = None
         self._queue: queue.Queue[tuple[dict[str, Any], list[Any]] | None] | None = None
@@ -254,7 +318,10 @@ class MlflowTracker:
             self.parent_run_id = resume_run_id
             return resume_run_id
         run = self._client.create_run(
-            self.target.experiment_id, start_time=start_time_ms, tags=dict(tags), run_name=run_name
+            self.target.experiment_id,
+            start_time=start_time_ms,
+            tags={**self._project_tags, **tags},
+            run_name=run_name,
         )
         self.parent_run_id = run.info.run_id
         self._log_batch(self.parent_run_id, metrics=[], params=params, tags={})
@@ -299,10 +366,14 @@ class MlflowTracker:
             if not token:
                 return
 
-    def study_runs(self) -> dict[str, list[str]]:
-        """The study runs of the experiment by study directory (tag ``tunebench.study_dir``)."""
+    def study_runs(self, study_dir: Path | None = None) -> dict[str, list[str]]:
+        """The study runs of the experiment (or of ``study_dir`` only) by study directory (tag
+        ``tunebench.study_dir``, absolute)."""
         found: dict[str, list[str]] = {}
-        for run in self._runs("tags.`tunebench.role` = 'study'"):
+        query = "tags.`tunebench.role` = 'study'"
+        if study_dir is not None:
+            query += f" and tags.`tunebench.study_dir` = '{Path(study_dir).resolve()}'"
+        for run in self._runs(query):
             study_dir = run.data.tags.get("tunebench.study_dir")
             if study_dir is not None:
                 found.setdefault(study_dir, []).append(run.info.run_id)
@@ -364,6 +435,7 @@ class MlflowTracker:
         assert self.parent_run_id is not None
         t_start_ms, t_end_ms = int(row["t_start"] * 1000), int(row["t_end"] * 1000)
         tags = {
+            **self._project_tags,
             "mlflow.parentRunId": self.parent_run_id,
             "trial": str(row["trial"]),
             "status": row["status"],
