@@ -167,3 +167,20 @@ def test_summary_states_which_normaliser_defined_one(stats_dir, tmp_path):
     assert all(n.startswith("worst-mean=") for n in family["normalisers"])
     text = report.summarise(absent, tmp_path / "absent.md").read_text(encoding="utf-8")
     assert "1 = mean of the worst optimizer on each task where the sobol baseline did not" in text
+
+
+def test_an_optimizer_limited_to_some_tasks_is_left_out_of_the_ranks(tmp_path):
+    trials = make_trials(effect={"gp": 20.0}, n_seeds=6)
+    limited = trials[(trials["optimizer"] != "gp") | (trials["task"] == "task0")]
+    report.compare(limited, tmp_path, budget="t10", n_boot=50)
+    family = json.loads((tmp_path / "family.json").read_text())
+    assert family["restricted"] == {"gp": ["task1", "task2"]}
+    for name in ("ranks.csv", "mean_ranks.csv", "cd_ranks.csv", "budget_ranks.csv"):
+        assert "gp" not in set(pd.read_csv(tmp_path / name)["optimizer"]), name
+    omnibus = pd.read_csv(tmp_path / "omnibus.csv").iloc[0]
+    assert omnibus["n_optimizers"] == trials["optimizer"].nunique() - 1
+    pairwise = pd.read_csv(tmp_path / "pairwise.csv")
+    with_gp = pairwise[(pairwise["optimizer_a"] == "gp") | (pairwise["optimizer_b"] == "gp")]
+    assert len(with_gp) and (with_gp["n"] == 6).all()  # task0's six seeds, shared with gp
+    text = report.summarise(tmp_path, tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "**Limited optimizers:** gp has no study on 2 of the 3 tasks." in text

@@ -189,9 +189,12 @@ def compare(
     boot = {"n_boot": n_boot, "random_state": random_state}
 
     scores = stats.normalised_scores(stats.study_scores(trials), baseline=baseline)
-    rank_table = stats.ranks(scores)
-    omnibus = stats.friedman(scores, block=block, alpha=alpha)
-    cd = stats.cd_ranks(scores, block=block).assign(
+    # Ranks need every optimizer in every block: one limited to some tasks is left out of them.
+    restricted = stats.restricted_optimizers(scores)
+    ranked = scores[~scores["optimizer"].astype(str).isin(restricted)]
+    rank_table = stats.ranks(ranked)
+    omnibus = stats.friedman(ranked, block=block, alpha=alpha)
+    cd = stats.cd_ranks(ranked, block=block).assign(
         cd=omnibus.nemenyi_cd, alpha=alpha, block=block
     )
     pairwise = stats.pairwise_wilcoxon(scores, correction=correction, alpha=alpha, **boot)
@@ -223,6 +226,8 @@ def compare(
         "random_state": random_state,
         "comparisons": {k: list(v) for k, v in (comparisons or {}).items()},
         "power": _power(pairwise, alpha),
+        # optimizer → tasks it has no study on: left out of ranks, Friedman, Nemenyi and CD
+        "restricted": restricted,
         **sliced,
     }
     tables = {
@@ -231,14 +236,16 @@ def compare(
         "ranks": rank_table,
         "mean_ranks": stats.mean_ranks(rank_table, **boot),
         "omnibus": omnibus.to_frame(),
-        "nemenyi": stats.nemenyi(scores, block=block, alpha=alpha),
+        "nemenyi": stats.nemenyi(ranked, block=block, alpha=alpha),
         "cd_ranks": cd,
         "pairwise": pairwise,
         "aggregates": stats.aggregates(scores, **boot),
         "profiles": stats.performance_profiles(scores, **boot),
         "anytime": band,
         "expected_max": stats.expected_max_curves(trials),
-        "budget_ranks": stats.budget_ranks(trials, **boot),
+        "budget_ranks": stats.budget_ranks(
+            trials[~trials["optimizer"].astype(str).isin(restricted)], **boot
+        ),
         "bayesmark": bayesmark,
         "bayesmark_summary": stats.bayesmark_summary(bayesmark, baseline=baseline),
         "cost": stats.cost_breakdown(trials),

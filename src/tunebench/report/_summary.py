@@ -226,6 +226,18 @@ def render_summary(
         "differ when there are several seeds.",
         "",
     ]
+    restricted = family.get("restricted") or {}
+    if restricted:
+        names = "; ".join(
+            f"{name} has no study on {len(missing)} of the {len(tasks)} tasks"
+            for name, missing in sorted(restricted.items())
+        )
+        out += [
+            f"**Limited optimizers:** {names}. They are left out of the ranks, the Friedman "
+            "test and the critical-difference diagram (every optimizer must be in every "
+            "block) and compared pairwise on the (task, seed) units they share.",
+            "",
+        ]
     note = _power_note(family.get("power"), len(tasks))
     if note:
         out += [note, ""]

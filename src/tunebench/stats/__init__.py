@@ -55,6 +55,7 @@ from tunebench.stats._metrics import (
     normalised_scores,
     rank_matrix,
     ranks,
+    restricted_optimizers,
     scores_at,
     study_scores,
 )
@@ -135,6 +136,7 @@ __all__ = [
     "rank_matrix",
     "ranks",
     "relative_density",
+    "restricted_optimizers",
     "scores_at",
     "study_scores",
     "task_scores",

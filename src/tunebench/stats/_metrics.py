@@ -227,6 +227,27 @@ def normalised_scores(scores: pd.DataFrame, baseline: str = "random") -> pd.Data
 # ranks
 
 
+def restricted_optimizers(scores: pd.DataFrame) -> dict[str, list[str]]:
+    """Optimizers without a single study on some task of the table, and those tasks.
+
+    An optimizer limited to some tasks by design (``tasks:`` in its config entry) would get the
+    worst rank in every block of the other tasks (:func:`ranks`); rank-based analyses leave
+    such optimizers out, and compare them pairwise on the units they share.
+
+    Args:
+        scores: One row per study (``task``, ``optimizer``).
+
+    Returns:
+        Optimizer → sorted tasks it has no study on; only optimizers missing some task.
+    """
+    require_columns(scores, ("task", "optimizer"), "scores")
+    tasks = set(scores["task"].astype(str))
+    present = scores.groupby(scores["optimizer"].astype(str))["task"].agg(
+        lambda s: set(s.astype(str))
+    )
+    return {name: sorted(tasks - have) for name, have in present.items() if tasks - have}
+
+
 def ranks(scores: pd.DataFrame, value: str = "test_value") -> pd.DataFrame:
     """Rank of each optimizer within each (budget, task, seed) block.
 
