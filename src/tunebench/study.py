@@ -95,6 +95,7 @@ def _run_study(
     if "threads" in SPEC_KEYS[spec["kind"]]:
         spec.setdefault("threads", cell.threads)
     task = build_task(cell.task, spec)
+    task.prepare()  # loading data is charged to no trial, afresh or resumed
     optimizer = build_optimizer(cell.optimizer, cell.optimizer_spec)
     budget = Budget.from_config(cell.budget, cell.budget_spec, n_params=len(task.space))
     key = StudyKey(

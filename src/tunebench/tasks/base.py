@@ -48,6 +48,14 @@ class Task(ABC):
     max_fidelity: int | None = None
     known_optimum: float | None = None
 
+    def prepare(self) -> None:
+        """Load what every trial needs (a data set, a table) before the study's clock starts.
+
+        The harness calls it once per study before the first trial, so no trial is charged the
+        loading, whether the study starts afresh or resumes after a kill. Default: nothing.
+        """
+        return None
+
     @abstractmethod
     def evaluate(self, params: Mapping[str, Any], seed: int, reporter: ReporterLike) -> float:
         """Train/evaluate with ``params`` and return the validation objective."""

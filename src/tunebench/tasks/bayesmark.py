@@ -333,6 +333,10 @@ class BayesmarkTask(Task):
         """An unfitted estimator with ``params`` and ``random_state=seed``."""
         return make_estimator(self.problem, self.model, coerce_params(self.space, params), seed)
 
+    def prepare(self) -> None:
+        """Load the data set and its split."""
+        load_data(self.dataset)
+
     def evaluate(self, params: Mapping[str, Any], seed: int, reporter: ReporterLike) -> float:
         """Mean CV score (``acc``) or loss (``nll``, ``mse``, ``mae``) over 5 folds."""
         from sklearn.model_selection import cross_val_score

@@ -231,6 +231,10 @@ class TorchTask(Task):
             return math.nan
         return scores[0]
 
+    def prepare(self) -> None:
+        """Load the split as tensors on the task's device."""
+        self._data()
+
     def _data(self) -> _Tensors:
         return _tensors(self.split, str(self.device))
 

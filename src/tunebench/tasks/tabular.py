@@ -169,6 +169,10 @@ class SklearnTask(Task):
         """The task's split (loaded once per process)."""
         return load_split(self.split)
 
+    def prepare(self) -> None:
+        """Load the split."""
+        self.data()
+
     def evaluate(self, params: Mapping[str, Any], seed: int, reporter: ReporterLike) -> float:
         """Mean validation accuracy over the folds, with ``random_state=seed``."""
         data = self.data()
