@@ -3,9 +3,12 @@ name."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,3 +33,20 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield disk
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No connection leaves the machine: one to a non-loopback address raises, and proxies
+    point nowhere (``pytestmark = pytest.mark.usefixtures("offline")`` in a suite's tests)."""
+    connect = socket.socket.connect
+
+    def local_only(sock: socket.socket, address: Any) -> Any:
+        inet = sock.family in (socket.AF_INET, socket.AF_INET6)
+        if inet and not ipaddress.ip_address(address[0]).is_loopback:
+            raise OSError(f"test is offline: connection to {address!r} refused")
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", local_only)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")

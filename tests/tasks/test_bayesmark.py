@@ -3,10 +3,8 @@ against a bare scikit-learn loop written here from Bayesmark's ``sklearn_funcs.p
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -96,18 +94,7 @@ def _expected(kind: str, warp: str | None, bounds: tuple[float, float] | None, n
     return FloatParam(name, low, high, log=warp == "log")  # logit: uniform on the range
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test here runs offline: a connection to a non-local address raises."""
-    connect = socket.socket.connect
-
-    def guarded(self: socket.socket, address: Any) -> Any:
-        inet = self.family in (socket.AF_INET, socket.AF_INET6)
-        if inet and not ipaddress.ip_address(address[0]).is_loopback:
-            raise OSError(f"network blocked in tests: {address!r}")
-        return connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
+pytestmark = pytest.mark.usefixtures("offline")  # every test here runs offline
 
 
 @pytest.mark.parametrize("problem", ["clf", "reg"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -24,20 +23,7 @@ def _bare(function: int, dimension: int, instance: int) -> ioh.iohcpp.problem.BB
     return ioh.get_problem(function, instance, dimension, problem_class=ioh.ProblemClass.BBOB)
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No connection leaves the machine: BBOB tasks need no network."""
-    connect = socket.socket.connect
-
-    def local_only(self: socket.socket, address: object) -> None:
-        host = address[0] if isinstance(address, tuple) else address
-        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1"):
-            raise OSError(f"test is offline: connection to {address!r} refused")
-        connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", local_only)
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.setenv(var, "http://127.0.0.1:9")
+pytestmark = pytest.mark.usefixtures("offline")  # every test here runs offline
 
 
 @pytest.mark.parametrize(

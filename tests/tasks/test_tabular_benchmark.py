@@ -3,7 +3,6 @@ and the ``tabular`` suite's selections."""
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import json
 import pickle
@@ -22,6 +21,7 @@ from tunebench.core.space import CategoricalParam, IntParam
 from tunebench.harness.trial import trial_seed
 from tunebench.study import run_study
 from tunebench.tasks import SPEC_KEYS, TASK_KINDS, build_task
+from tunebench.tasks.suites import expand_suites
 from tunebench.tasks.tabular_benchmark import (
     BENCHMARKS,
     INDEX_SUFFIX,
@@ -41,18 +41,7 @@ CLASSES = {
 TABLES = [("hpobench", "credit_g"), ("hpolib", "protein_structure"), ("nasbench201", "cifar100")]
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test here runs with connections to non-local addresses refused."""
-    connect = socket.socket.connect
-
-    def local_only(sock: socket.socket, address: Any) -> Any:
-        inet = sock.family in (socket.AF_INET, socket.AF_INET6)
-        if inet and not ipaddress.ip_address(address[0]).is_loopback:
-            raise OSError(f"network blocked in this test: {address}")
-        return connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", local_only)
+pytestmark = pytest.mark.usefixtures("offline")  # every test here runs offline
 
 
 def tabular(benchmark: str, dataset: str) -> Any:
@@ -294,15 +283,12 @@ def test_suite_errors_name_the_key(selection: dict[str, Any], key: str, bad: str
 
 
 def test_the_network_is_blocked_here() -> None:
-    with pytest.raises(OSError, match="network blocked"):
+    with pytest.raises(OSError, match="test is offline"):
         socket.create_connection(("192.0.2.1", 443), timeout=1)
 
 
-def test_the_tabular_config_is_valid_once_its_suite_is_expanded() -> None:
+def test_the_tabular_config_expands_to_every_table() -> None:
     raw = load_config(Path(__file__).parents[2] / "config" / "tabular.yaml")
-    tasks: dict[str, Any] = {}
-    for entry, selection in raw.pop("suites").items():
-        assert selection.pop("suite") == "tabular"
-        tasks.update(suite_tasks(f"suites.{entry}", selection))
-    config = validate_config({**raw, "tasks": tasks})
+    config = validate_config(expand_suites(raw))
     assert len(config["tasks"]) == 15 and config["seeds"] >= 5
+    assert {spec["kind"] for spec in config["tasks"].values()} == {"tabular-benchmark"}
