@@ -69,7 +69,7 @@ def test_schema_branch_matches_the_adapter():
     }
     assert tuple(branches["nevergrad"]["optimizer"]["enum"]) == OPTIMIZERS
     keywords = set(inspect.signature(NevergradOptimizer).parameters) - {"name"}
-    assert set(branches["nevergrad"]) - {"framework"} == keywords
+    assert set(branches["nevergrad"]) - {"framework", "tasks"} == keywords
     config = load_config(Path(__file__).parents[2] / "config" / "smoke.yaml")
     config["optimizers"] = {"o": {"framework": "nevergrad"}}
     spec = validate_config(config)["optimizers"]["o"]  # the schema fills in the defaults

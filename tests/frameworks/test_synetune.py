@@ -63,7 +63,7 @@ def test_schema_branch_matches_the_adapter():
     }
     assert tuple(branches["synetune"]["searcher"]["enum"]) == SEARCHERS
     keywords = set(inspect.signature(SyneTuneOptimizer).parameters) - {"name"}
-    assert set(branches["synetune"]) - {"framework"} == keywords
+    assert set(branches["synetune"]) - {"framework", "tasks"} == keywords
     config = load_config(Path(__file__).parents[2] / "config" / "smoke.yaml")
     config["optimizers"] = {"o": {"framework": "synetune"}}
     spec = validate_config(config)["optimizers"]["o"]  # the schema fills in the defaults
