@@ -145,6 +145,7 @@ def analyse(s: Slice, trials: pd.DataFrame, out: Path, figures: Path) -> dict[st
         "pairwise": pairwise,
         "figure": figure,
         "alpha": alpha,
+        "power": json.loads((stats_dir / "family.json").read_text()).get("power"),
     }
 
 
@@ -194,6 +195,14 @@ def _significance(result: Mapping[str, Any]) -> str:
         parts.append(
             f"{len(sig)} of {len(pw)} pairs differ after Holm correction (α = "
             f"{result['alpha']}): " + "; ".join(pairs) + "."
+        )
+    power = result.get("power") or {}
+    if power and float(power["p_min_adjusted"]) > result["alpha"]:
+        parts.append(
+            f"With n = {int(power['n'])} (task, seed) units the smallest attainable p-value is "
+            f"{float(power['p_min']):.2g}, {float(power['p_min_adjusted']):.2g} after "
+            f"correcting for {int(power['m'])} pairs: no pair can be significant in this slice "
+            "whatever the scores."
         )
     return " ".join(parts)
 
@@ -330,13 +339,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures = args.out.parent / "findings"
     figures.mkdir(parents=True, exist_ok=True)
     runs, results, trials = [], [], {}
-    for path in args.configs:
+    for path in args.configs:  # a suite entry's name is the slice's key: unique over the runs
         run = args.runs / path.stem
         config = validate_config(expand_suites(load_config(path)))
         raw = load_config(path)
         runs.append((run, raw | {"analysis": config["analysis"]}, path))
         trials[run] = pd.read_parquet(run / "results" / "trials.parquet")
         for s in slices_of(run, raw | {"analysis": config["analysis"]}):
+            if any(r["slice"].key == s.key for r in results):
+                raise SystemExit(f"{path}: suite entry {s.key!r} is also another run's: rename it")
             results.append(analyse(s, trials[run], run / "findings-stats", figures))
     args.out.write_text(render(runs, results, trials, args.out, args.command))
     print(f"wrote {args.out} ({len(results)} slices)")
