@@ -18,6 +18,30 @@ from tunebench.harness.recorder import Recorder, StudyKey
 from tunebench.tasks.base import Task
 
 
+def suite_cell(
+    task: str,
+    task_spec: dict[str, Any],
+    *,
+    budget: dict[str, Any],
+    seed: int,
+    optimizer_spec: dict[str, Any] | None = None,
+) -> StudyCell:
+    """A study cell of one suite task (Optuna's random sampler unless ``optimizer_spec``), for
+    the exactness tests that compare a study's values with the suite package's own."""
+    spec = optimizer_spec or {"framework": "optuna", "sampler": "random"}
+    ((kind, limit),) = budget.items()
+    return StudyCell(
+        experiment="exact",
+        task=task,
+        task_spec=task_spec,
+        optimizer=spec["framework"],
+        optimizer_spec=spec,
+        budget=f"{kind}{limit}",
+        budget_spec=budget,
+        seed=seed,
+    )
+
+
 def branin_cell(
     experiment: str, *, trials: int = 5, seed: int = 0, sampler: str = "random"
 ) -> StudyCell:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tunebench.core.matrix import StudyCell
+from tests.helpers.studies import suite_cell
 from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from tunebench.harness.trial import trial_seed
 from tunebench.study import run_study
@@ -295,16 +295,8 @@ def test_recorded_values_equal_a_bare_scikit_learn_loop(
     from sklearn.metrics import get_scorer
     from sklearn.model_selection import cross_val_score
 
-    cell = StudyCell(
-        experiment="exact",
-        task=task,
-        task_spec={"kind": "bayesmark", "model": model, "dataset": dataset, "metric": metric},
-        optimizer="random",
-        optimizer_spec={"framework": "optuna", "sampler": "random"},
-        budget="t6",
-        budget_spec={"trials": 6},
-        seed=1,
-    )
+    spec = {"kind": "bayesmark", "model": model, "dataset": dataset, "metric": metric}
+    cell = suite_cell(task, spec, budget={"trials": 6}, seed=1)
     run_study(cell, tmp_path, progress=None)
     trials = pd.read_parquet(tmp_path / "trials.parquet").sort_values("trial")
     assert (trials["status"] == "complete").all() and len(trials) == 6

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tunebench.core.matrix import StudyCell
+from tests.helpers.studies import suite_cell
 from tunebench.study import run_study
 from tunebench.tasks import build_task
 from tunebench.tasks.bbob import BBOBTask, suite_tasks, task_name
@@ -174,15 +174,12 @@ def test_an_entry_too_large_is_refused_before_it_is_built() -> None:
 def test_recorded_values_are_ioh_values(tmp_path: Path, optimizer_spec: dict) -> None:
     """A study through tunebench records exactly what a bare loop over ioh returns."""
     function, dimension, instance = 21, 3, 0
-    cell = StudyCell(
-        experiment="bbob-exact",
-        task=task_name(function, dimension, instance),
-        task_spec={"kind": "bbob", "function": function, "dimension": dimension},
-        optimizer=optimizer_spec["framework"],
-        optimizer_spec=optimizer_spec,
-        budget="d4",
-        budget_spec={"trials_per_dim": 4},
+    cell = suite_cell(
+        task_name(function, dimension, instance),
+        {"kind": "bbob", "function": function, "dimension": dimension},
+        budget={"trials_per_dim": 4},
         seed=3,
+        optimizer_spec=optimizer_spec,
     )
     summary = run_study(cell, tmp_path / "study", progress=None)
     trials = pd.read_parquet(tmp_path / "study" / "trials.parquet")

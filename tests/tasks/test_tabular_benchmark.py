@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from tests.helpers.studies import suite_cell
 from tunebench.core.config import ConfigError, load_config, load_schema, validate_config
-from tunebench.core.matrix import StudyCell
 from tunebench.core.space import CategoricalParam, IntParam
 from tunebench.harness.trial import trial_seed
 from tunebench.study import run_study
@@ -157,16 +157,8 @@ def test_optuna_study_records_exactly_what_the_package_returns(
     benchmark: str, dataset: str, tmp_path: Any
 ) -> None:
     name = task_name(benchmark, dataset)
-    cell = StudyCell(
-        experiment="tabular",
-        task=name,
-        task_spec={"kind": KIND, "benchmark": benchmark, "dataset": dataset},
-        optimizer="rs",
-        optimizer_spec={"framework": "optuna", "sampler": "random"},
-        budget="t12",
-        budget_spec={"trials": 12},
-        seed=3,
-    )
+    spec = {"kind": KIND, "benchmark": benchmark, "dataset": dataset}
+    cell = suite_cell(name, spec, budget={"trials": 12}, seed=3)
     run_study(cell, tmp_path, progress=None)
     trials = pd.read_parquet(tmp_path / "trials.parquet").sort_values("trial")
     assert len(trials) == 12 and set(trials["status"]) == {"complete"}
