@@ -11,7 +11,6 @@ then this script, which analyses every suite of every run, and BBOB per dimensio
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import platform
 import sys
@@ -26,7 +25,7 @@ import pandas as pd
 from tunebench import plots
 from tunebench.core.config import load_config, validate_config
 from tunebench.report import compare
-from tunebench.tasks.suites import SUITES, expand_suites
+from tunebench.tasks.suites import merge_suite_tasks, suite_tasks_of
 
 
 @dataclass(frozen=True)
@@ -40,21 +39,13 @@ class Slice:
     tasks: tuple[str, ...]
 
 
-def _suite_tasks(config: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Suite entry → {task name: spec} for every ``suites:`` entry of ``config``."""
-    out = {}
-    for entry, selection in (config.get("suites") or {}).items():
-        suite = selection["suite"]
-        rest = {k: v for k, v in selection.items() if k != "suite"}
-        module = importlib.import_module(SUITES[suite])
-        out[entry] = module.suite_tasks(f"suites.{entry}", rest)
-    return out
-
-
-def slices_of(run: Path, config: Mapping[str, Any]) -> list[Slice]:
-    """One slice per suite entry of the run's config, plus one per dimension for BBOB."""
+def slices_of(
+    run: Path, config: Mapping[str, Any], by_entry: Mapping[str, Mapping[str, Any]]
+) -> list[Slice]:
+    """One slice per suite entry (``by_entry``: :func:`suite_tasks_of`), plus one per dimension
+    for BBOB."""
     out = []
-    for entry, tasks in _suite_tasks(config).items():
+    for entry, tasks in by_entry.items():
         out.append(Slice(entry, entry, run, config, tuple(sorted(tasks))))
         dims = sorted({s["dimension"] for s in tasks.values() if s.get("kind") == "bbob"})
         if len(dims) > 1:
@@ -341,11 +332,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs, results, trials = [], [], {}
     for path in args.configs:  # a suite entry's name is the slice's key: unique over the runs
         run = args.runs / path.stem
-        config = validate_config(expand_suites(load_config(path)))
         raw = load_config(path)
-        runs.append((run, raw | {"analysis": config["analysis"]}, path))
+        by_entry = suite_tasks_of(raw)
+        analysis = validate_config(merge_suite_tasks(raw, by_entry))["analysis"]
+        runs.append((run, raw | {"analysis": analysis}, path))
         trials[run] = pd.read_parquet(run / "results" / "trials.parquet")
-        for s in slices_of(run, raw | {"analysis": config["analysis"]}):
+        for s in slices_of(run, raw | {"analysis": analysis}, by_entry):
             if any(r["slice"].key == s.key for r in results):
                 raise SystemExit(f"{path}: suite entry {s.key!r} is also another run's: rename it")
             results.append(analyse(s, trials[run], run / "findings-stats", figures))
