@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from tunebench.tasks import OPENML_PREFIX
+from tunebench.tasks import OPENML_PREFIX, SPEC_KEYS
 from tunebench.tasks.data import SplitSpec, load_split, split_spec_from_config
 
 __all__ = ["DATA_KINDS", "dataset_inputs"]
 
-DATA_KINDS = ("sklearn", "torch")
-"""Task kinds whose ``dataset`` is loaded by :func:`tunebench.tasks.data.load_split`."""
+DATA_KINDS = tuple(kind for kind, keys in SPEC_KEYS.items() if "split_seed" in keys)
+"""Task kinds whose ``dataset`` is loaded by :func:`tunebench.tasks.data.load_split` (those
+with the split's keys: ``sklearn``, ``torch``)."""
 
 
 def dataset_inputs(task_spec: Mapping[str, Any]) -> list[Any]:
