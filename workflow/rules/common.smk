@@ -60,7 +60,8 @@ def chunk_outputs(chunk):
 
 def chunk_env(chunk):
     """The conda env of the chunk's framework (Auto-PyTorch's job hosts tunebench in the
-    scikit-learn env; its worker runs in its own Python 3.8 env, ``AUTOPYTORCH_VENV``)."""
+    scikit-learn env; its worker runs in its own Python 3.8 env, ``AUTOPYTORCH_VENV``).
+    """
     framework = chunk.cells[0].optimizer_spec["framework"]
     return f"../../envs/{'sklearn' if framework == 'autopytorch' else framework}.yaml"
 
