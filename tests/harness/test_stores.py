@@ -135,4 +135,4 @@ def test_concurrent_first_use_of_a_fresh_store_is_safe(tmp_path: Path) -> None:
     assert len({t.experiment_id for t in targets}) == 1
     assert [t.project for t in targets] == [str(tmp_path / f"project{k}") for k in range(3)]
     client = MlflowClient(uri)
-    assert [e.name for e in client.search_experiments()] == ["shared", "Default"]
+    assert sorted(e.name for e in client.search_experiments()) == ["Default", "shared"]

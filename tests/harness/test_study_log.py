@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from mlflow import MlflowClient
 
 from tests.helpers.studies import branin_cell
 from tunebench.core.matrix import StudyCell
+from tunebench.harness._sqlite_runs import direct_store
 from tunebench.harness.datasets import dataset_inputs
 from tunebench.harness.study_log import MARKER, log_studies, trials_mode
 from tunebench.harness.tracking import MlflowTracker, TrackingTarget, init_experiment
@@ -24,9 +26,13 @@ def _cell(seed: int, trials: int = 8) -> StudyCell:
     return branin_cell("log", trials=trials, seed=seed)
 
 
-@pytest.fixture
-def target(tmp_path: Path) -> TrackingTarget:
-    return init_experiment("log", f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts")
+@pytest.fixture(params=["direct", "client"])
+def target(request, tmp_path: Path, monkeypatch) -> TrackingTarget:
+    """A new SQLite store, written straight (``direct``) or through MLflow's client."""
+    monkeypatch.setenv("TUNEBENCH_MLFLOW_DIRECT", "1" if request.param == "direct" else "0")
+    target = init_experiment("log", f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts")
+    assert (direct_store(target.tracking_uri) is not None) == (request.param == "direct")
+    return target
 
 
 def _studies(tmp_path: Path, seeds=(0, 1, 2), trials: int = 8) -> list[Path]:
@@ -111,20 +117,33 @@ def test_a_killed_log_job_leaves_every_trial_once_after_the_rerun(
 ) -> None:
     dirs = _studies(tmp_path)
     calls = {"n": 0}
-    real = MlflowTracker.log_trial_steps
+    if direct_store(target.tracking_uri) is not None:  # killed while copying an artifact
+        owner, name = shutil, "copy2"
 
-    def killed_on_second_study(self, rows, **options):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            real(self, rows[:3], **options)  # half of the study's trials reach the store
-            raise KeyboardInterrupt
-        real(self, rows, **options)
+        def killed_on_second_study(*args, **options):
+            calls["n"] += 1
+            if calls["n"] == 3:  # the second study's first artifact (two a study)
+                raise KeyboardInterrupt
+            return real(*args, **options)
 
-    monkeypatch.setattr(MlflowTracker, "log_trial_steps", killed_on_second_study)
+    else:
+        owner, name = MlflowTracker, "log_trial_steps"
+
+        def killed_on_second_study(self, rows, **options):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                real(self, rows[:3], **options)  # half of the study's trials reach the store
+                raise KeyboardInterrupt
+            real(self, rows, **options)
+
+    real = getattr(owner, name)
+    monkeypatch.setattr(owner, name, killed_on_second_study)
     with pytest.raises(KeyboardInterrupt):
         log_studies(target, dirs, progress=None)
     assert json.loads((dirs[1] / MARKER).read_text())["complete"] is False
-    monkeypatch.setattr(MlflowTracker, "log_trial_steps", real)
+    if owner is shutil:  # one transaction a run: the killed study's run is not in the store
+        assert len(_study_runs(target)) == 1
+    monkeypatch.setattr(owner, name, real)
     log_studies(target, dirs, progress=None)
     study_runs = _study_runs(target)
     assert len(study_runs) == 3

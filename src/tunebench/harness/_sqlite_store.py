@@ -8,9 +8,11 @@ checkpoints: a killed process loses nothing, and a machine crash loses at most t
 host with shared memory, so it is used only on local file systems (never NFS, Lustre, GPFS...)
 and can be turned off with ``TUNEBENCH_SQLITE_WAL=0``.
 
-A new store is created by MLflow's schema migrations, which fail (or leave a broken store) when
-two processes run them at once: :func:`store_lock` serialises creation with a lock beside the
-database. A project copied or moved with its store keeps its runs, whose artifact locations and
+A new store is created by MLflow's schema migrations (~70 of them, about 2 s), which fail (or
+leave a broken store) when two processes run them at once: :func:`store_lock` serialises creation
+with a lock beside the database, and :func:`seed_store` copies a store that MLflow migrated once
+per MLflow version into the user's cache (:func:`template_path`) instead of migrating again.
+A project copied or moved with its store keeps its runs, whose artifact locations and
 directory tags still name the old place: :func:`relocate` rewrites them.
 """
 
@@ -19,13 +21,24 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["database", "enable_wal", "fast_commits", "relocate", "store_lock"]
+from tunebench.core.files import write_atomic
+
+__all__ = [
+    "database",
+    "enable_wal",
+    "fast_commits",
+    "relocate",
+    "seed_store",
+    "store_lock",
+    "template_path",
+]
 
 # Run tags holding a path inside the project (rewritten by relocate).
 PATH_TAGS = ("tunebench.study_dir", "tunebench.project")
@@ -106,6 +119,49 @@ def fast_commits(tracking_uri: str) -> None:
 
     event.listen(Engine, "connect", on_connect)
     _hooked.add(str(db))
+
+
+def template_path() -> Path:
+    """Where the migrated empty store of the installed MLflow is kept:
+    ``$TUNEBENCH_CACHE_DIR`` or ``$XDG_CACHE_HOME/tunebench`` (default ``~/.cache/tunebench``),
+    file ``mlflow-<version>-store.db``."""
+    from importlib.metadata import version
+
+    root = os.environ.get("TUNEBENCH_CACHE_DIR") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "tunebench"
+    )
+    return Path(root, f"mlflow-{version('mlflow')}-store.db")
+
+
+def _migrate(path: Path) -> None:
+    """Create MLflow's tables in the new SQLite file ``path`` and run its migrations."""
+    import sqlalchemy
+    from mlflow.store.db.utils import _initialize_tables
+
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    try:
+        _initialize_tables(engine)
+    finally:
+        engine.dispose()
+
+
+def seed_store(db: Path) -> bool:
+    """Create the new store ``db`` as a copy of the migrated template (built first if the cache
+    lacks it; concurrent builders each write their own file, then move it into place).
+
+    Call under :func:`store_lock`. Returns ``False``, leaving ``db`` absent for MLflow to
+    create, where ``db`` exists or the template cannot be built.
+    """
+    if db.exists():
+        return False
+    template = template_path()
+    if not template.exists():
+        try:
+            write_atomic(template, _migrate)
+        except Exception:  # e.g. a read-only cache folder: MLflow migrates the store itself
+            return False
+    write_atomic(db, lambda tmp: shutil.copyfile(template, tmp))
+    return True
 
 
 @contextlib.contextmanager

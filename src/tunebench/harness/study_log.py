@@ -14,14 +14,22 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from tunebench.core.files import read_json, read_parquet, write_json
 from tunebench.core.tables import CURVE_KEYS
-from tunebench.harness.datasets import dataset_inputs
-from tunebench.harness.tracking import MlflowTracker, TrackingTarget
+from tunebench.harness._sqlite_runs import DirectRuns, direct_store
+from tunebench.harness.datasets import DATA_KINDS, dataset_inputs
+from tunebench.harness.tracking import (
+    MlflowTracker,
+    TrackingTarget,
+    param_texts,
+    project_tags,
+    step_metrics,
+)
 
 __all__ = [
     "MARKER",
@@ -107,11 +115,26 @@ def log_studies(
 ) -> dict[str, str]:
     """Log every study in ``study_dirs`` that the store does not hold as it is now.
 
-    Returns ``{study_dir: run_id}`` for all of them (logged now or before).
+    A study whose trials are steps and whose task has no data set is written straight into a
+    SQLite store that :func:`~tunebench.harness._sqlite_runs.direct_store` accepts; the others go
+    through MLflow's client. Returns ``{study_dir: run_id}`` for all of them (logged now or
+    before).
     """
-    tracker = MlflowTracker(target, background=False)
+    db = direct_store(target.tracking_uri)
+    direct = DirectRuns(db) if db is not None else None
+    tracker: MlflowTracker | None = None
+
+    def client() -> MlflowTracker:
+        nonlocal tracker
+        if tracker is None:
+            tracker = MlflowTracker(target, background=False)
+        return tracker
+
+    if direct is not None:
+        stale = direct.study_runs(target.experiment_id)
+    else:
+        stale = client().study_runs()  # study_dir -> run ids already in the experiment
     runs: dict[str, str] = {}
-    stale = tracker.study_runs()  # study_dir -> run ids already in the experiment
     logged = skipped = 0
     for study_dir in map(Path, study_dirs):
         marker = _read_marker(study_dir)
@@ -123,43 +146,112 @@ def log_studies(
         summary = read_json(study_dir / "study.json")
         table = read_parquet(study_dir / "trials.parquet")
         for run_id in stale.get(absolute, []):
-            tracker.delete_study_run(run_id)
-        cell, timings = summary["cell"], summary["timings"]
-        run_id = tracker.start_study(
-            f"{cell['task']}/{cell['optimizer']}/{cell['budget']}/seed{cell['seed']}",
-            tags=study_tags(summary["study"], study_dir, summary),
-            params=flat_params(cell),
-            start_time_ms=int(timings["started"] * 1000),
-        )
-        tracker.log_inputs(dataset_inputs(cell["task_spec"]))
-        marker = {
-            "tracking_uri": target.tracking_uri,
-            "experiment_id": target.experiment_id,
-            "parent_run_id": run_id,
-            "complete": False,
-        }
-        write_json(study_dir / MARKER, marker)
-        mode = trials_mode(trials, str(cell["task_spec"].get("kind", "")))
-        rows = table.to_dict("records")
-        if mode == "nested":
-            curves = read_parquet(study_dir / "curves.parquet")
-            by_trial = {t: g for t, g in curves.groupby("trial")} if len(curves) else {}
-            extra = [c for c in curves.columns if c not in CURVE_KEYS or c in ("epoch", "value")]
-            for row in rows:
-                points = by_trial.get(row["trial"])
-                tracker.log_trial(row, [] if points is None else points[extra].to_dict("records"))
-        # the study's run charts the best value so far per trial; its history ends at the summary's
-        tracker.log_trial_steps(rows, best_only=mode == "nested")
-        results = {k: v for k, v in summary["results"].items() if k != "best_value"}
-        tracker.finish_study(
-            results,
-            artifacts=[study_dir / "study.json", study_dir / "trials.parquet"],
-            end_time_ms=int(timings["finished"] * 1000),
-        )
-        marker.update(complete=True, digest=trials_digest(study_dir))
-        write_json(study_dir / MARKER, marker)
+            if direct is not None:
+                direct.delete_run_tree(run_id)
+            else:
+                client().delete_study_run(run_id)
+        mode = trials_mode(trials, str(summary["cell"]["task_spec"].get("kind", "")))
+        if direct is not None and mode == "steps" and not _has_data(summary["cell"]):
+            run_id = _log_direct(direct, target, study_dir, summary, table)
+        else:
+            run_id = _log_client(client(), target, study_dir, summary, table, mode)
         runs[str(study_dir)] = run_id
         logged += 1
     if progress is not None:
         print(f"MLflow: {logged} studies logged, {skipped} already logged", file=progress)
     return runs
+
+
+def _has_data(cell: Mapping[str, Any]) -> bool:
+    """Whether the study's run gets data set inputs (:func:`dataset_inputs`)."""
+    spec = cell["task_spec"]
+    return spec.get("kind") in DATA_KINDS and spec.get("dataset") is not None
+
+
+def _mark(study_dir: Path, target: TrackingTarget, run_id: str) -> dict[str, Any]:
+    """Write the marker of a study whose run ``run_id`` is being logged (not complete yet)."""
+    marker = {
+        "tracking_uri": target.tracking_uri,
+        "experiment_id": target.experiment_id,
+        "parent_run_id": run_id,
+        "complete": False,
+    }
+    write_json(study_dir / MARKER, marker)
+    return marker
+
+
+def _run_name(cell: Mapping[str, Any]) -> str:
+    return f"{cell['task']}/{cell['optimizer']}/{cell['budget']}/seed{cell['seed']}"
+
+
+def _summary_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in summary["results"].items() if k != "best_value"}
+
+
+def _log_direct(
+    direct: DirectRuns,
+    target: TrackingTarget,
+    study_dir: Path,
+    summary: Mapping[str, Any],
+    table: Any,
+) -> str:
+    """Write the study's run in one transaction (:class:`DirectRuns`), trials as steps."""
+    cell, timings = summary["cell"], summary["timings"]
+    run_id = DirectRuns.new_run_id()
+    marker = _mark(study_dir, target, run_id)
+    now = int(time.time() * 1000)
+    direct.log_run(
+        target.experiment_id,
+        run_id=run_id,
+        name=_run_name(cell),
+        tags={**project_tags(target), **study_tags(summary["study"], study_dir, summary)},
+        params=param_texts(flat_params(cell)),
+        metrics=[
+            *step_metrics(table.to_dict("records")),
+            *((k, v, now, 0) for k, v in _summary_metrics(summary).items()),
+        ],
+        start_ms=int(timings["started"] * 1000),
+        end_ms=int(timings["finished"] * 1000),
+        artifacts={name: study_dir / name for name in ("study.json", "trials.parquet")},
+    )
+    marker.update(complete=True, digest=trials_digest(study_dir))
+    write_json(study_dir / MARKER, marker)
+    return run_id
+
+
+def _log_client(
+    tracker: MlflowTracker,
+    target: TrackingTarget,
+    study_dir: Path,
+    summary: Mapping[str, Any],
+    table: Any,
+    mode: str,
+) -> str:
+    """Log the study's run through MLflow's client: trials as child runs or as steps."""
+    cell, timings = summary["cell"], summary["timings"]
+    run_id = tracker.start_study(
+        _run_name(cell),
+        tags=study_tags(summary["study"], study_dir, summary),
+        params=flat_params(cell),
+        start_time_ms=int(timings["started"] * 1000),
+    )
+    tracker.log_inputs(dataset_inputs(cell["task_spec"]))
+    marker = _mark(study_dir, target, run_id)
+    rows = table.to_dict("records")
+    if mode == "nested":
+        curves = read_parquet(study_dir / "curves.parquet")
+        by_trial = {t: g for t, g in curves.groupby("trial")} if len(curves) else {}
+        extra = [c for c in curves.columns if c not in CURVE_KEYS or c in ("epoch", "value")]
+        for row in rows:
+            points = by_trial.get(row["trial"])
+            tracker.log_trial(row, [] if points is None else points[extra].to_dict("records"))
+    # the study's run charts the best value so far per trial; its history ends at the summary's
+    tracker.log_trial_steps(rows, best_only=mode == "nested")
+    tracker.finish_study(
+        _summary_metrics(summary),
+        artifacts=[study_dir / "study.json", study_dir / "trials.parquet"],
+        end_time_ms=int(timings["finished"] * 1000),
+    )
+    marker.update(complete=True, digest=trials_digest(study_dir))
+    write_json(study_dir / MARKER, marker)
+    return run_id

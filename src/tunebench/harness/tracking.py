@@ -32,11 +32,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tunebench.core.files import write_json
 from tunebench.core.tables import incumbent_flags
+from tunebench.harness._sqlite_runs import DirectRuns, direct_store
 from tunebench.harness._sqlite_store import (
     database,
     enable_wal,
     fast_commits,
     relocate,
+    seed_store,
     store_lock,
 )
 
@@ -47,8 +49,10 @@ __all__ = [
     "experiment_tags",
     "init_experiment",
     "log_analysis_run",
+    "param_texts",
     "project_tags",
     "redacted",
+    "step_metrics",
 ]
 
 EXPERIMENT_NOTE = (
@@ -165,33 +169,56 @@ def init_experiment(
     :func:`experiment_tags` are set whether it is new or reused: they describe the latest
     workflow run that opened it (each run's own are on its ``analysis`` run).
     """
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
     db = database(tracking_uri)
     with store_lock(db) if db is not None else contextlib.nullcontext():
-        client = MlflowClient(tracking_uri=tracking_uri)
-        experiment = client.get_experiment_by_name(name)
-        if experiment is not None:
-            experiment_id = experiment.experiment_id
+        if db is not None:
+            seed_store(db)
+        direct = direct_store(tracking_uri) if artifact_root is not None else None
+        runs = DirectRuns(direct) if direct is not None else _ClientExperiments(tracking_uri)
+        experiment_id = runs.experiment_id(name)
+        if experiment_id is not None:
             if db is not None and artifact_root is not None and project is not None:
                 artifacts, where = Path(artifact_root).resolve(), Path(project).resolve()
                 if artifacts.is_relative_to(where):
                     relocate(db, experiment_id, artifacts, where)
         else:
             location = Path(artifact_root).resolve().as_uri() if artifact_root else None
-            try:
-                experiment_id = client.create_experiment(name, artifact_location=location)
-                client.set_experiment_tag(experiment_id, "mlflow.note.content", EXPERIMENT_NOTE)
-            except MlflowException as exc:  # created by another project at the same moment
-                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-                    raise
-                experiment_id = client.get_experiment_by_name(name).experiment_id
-        for key, value in experiment_tags(config_hash).items():
-            client.set_experiment_tag(experiment_id, key, value)
+            experiment_id = runs.create_experiment(name, location)
+            runs.set_experiment_tags(experiment_id, {"mlflow.note.content": EXPERIMENT_NOTE})
+        runs.set_experiment_tags(experiment_id, experiment_tags(config_hash))
         enable_wal(tracking_uri)
     where = str(Path(project).resolve()) if project else ""
     return TrackingTarget(tracking_uri, experiment_id, name, where)
+
+
+class _ClientExperiments:
+    """:class:`~tunebench.harness._sqlite_runs.DirectRuns`' experiment methods through MLflow's
+    client (any store)."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        from mlflow import MlflowClient
+
+        self._client = MlflowClient(tracking_uri=tracking_uri)
+
+    def experiment_id(self, name: str) -> str | None:
+        experiment = self._client.get_experiment_by_name(name)
+        return None if experiment is None else experiment.experiment_id
+
+    def create_experiment(self, name: str, artifact_location: str | None) -> str:
+        """Create ``name``, or return its id where another project created it at the same
+        moment."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self._client.create_experiment(name, artifact_location=artifact_location)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            return self._client.get_experiment_by_name(name).experiment_id
+
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self._client.set_experiment_tag(experiment_id, key, value)
 
 
 def log_analysis_run(
@@ -208,13 +235,7 @@ def log_analysis_run(
     The run and the experiment get this process's :func:`experiment_tags`, so the experiment's
     describe the latest analysis and every analysis run keeps its own.
     """
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param
-
-    client = MlflowClient(tracking_uri=target.tracking_uri)
     provenance = experiment_tags(config_hash)
-    for key, value in provenance.items():
-        client.set_experiment_tag(target.experiment_id, key, value)
     tags = {"tunebench.role": "analysis", **provenance, **project_tags(target)}
     if description:
         limit = 7900  # MLflow keeps tag values up to 8,000 characters
@@ -222,19 +243,77 @@ def log_analysis_run(
         tags["mlflow.note.content"] = (
             description if len(description) <= limit else description[:limit] + more
         )
+    now = int(time.time() * 1000)
+    folders = {Path(path): "figures" if Path(path).suffix == ".png" else "stats" for path in files}
+    db = direct_store(target.tracking_uri)
+    if db is not None:
+        runs = DirectRuns(db)
+        runs.set_experiment_tags(target.experiment_id, provenance)
+        run_id = DirectRuns.new_run_id()
+        runs.log_run(
+            target.experiment_id,
+            run_id=run_id,
+            name="analysis",
+            tags=tags,
+            params=param_texts(params),
+            metrics=[(k, float(v), now, 0) for k, v in (metrics or {}).items()],
+            start_ms=now,
+            end_ms=int(time.time() * 1000),
+            artifacts={f"{folder}/{path.name}": path for path, folder in folders.items()},
+        )
+        return run_id
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    client = MlflowClient(tracking_uri=target.tracking_uri)
+    for key, value in provenance.items():
+        client.set_experiment_tag(target.experiment_id, key, value)
     run = client.create_run(target.experiment_id, tags=tags, run_name="analysis")
     run_id = run.info.run_id
-    now = int(time.time() * 1000)
     client.log_batch(
         run_id,
         params=[Param(k, _param_text(v)) for k, v in params.items()],
         metrics=[Metric(k, float(v), now, 0) for k, v in (metrics or {}).items()],
     )
-    for path in files:
-        folder = "figures" if Path(path).suffix == ".png" else "stats"
+    for path, folder in folders.items():
         client.log_artifact(run_id, str(path), artifact_path=folder)
     client.set_terminated(run_id, status="FINISHED")
     return run_id
+
+
+def step_metrics(
+    rows: Sequence[Mapping[str, Any]], *, best_only: bool = False
+) -> list[tuple[str, float, int, int]]:
+    """A study's trials as ``(key, value, timestamp_ms, step)`` metrics at step = trial number.
+
+    ``value`` (not for failed trials), ``best_value`` (the best so far: MLflow charts it as the
+    anytime curve), ``objective_s`` and ``cum_seconds``, at the time each trial ended; with
+    ``best_only`` (trials logged as child runs) just ``best_value``.
+    """
+    metrics: list[tuple[str, float, int, int]] = []
+    best = math.nan
+    values = [float(row["value"]) for row in rows]
+    statuses = [str(row["status"]) for row in rows]
+    direction = str(rows[0]["direction"]) if rows else "minimize"
+    improved = incumbent_flags(values, statuses, direction)
+    for row, value, new_best in zip(rows, values, improved, strict=True):
+        step, at = int(row["trial"]), int(row["t_end"] * 1000)
+        if row["status"] != "failed" and math.isfinite(value) and not best_only:
+            metrics.append(("value", value, at, step))
+        best = value if new_best else best
+        if not math.isnan(best):
+            metrics.append(("best_value", best, at, step))
+        if not best_only:
+            metrics += [
+                ("objective_s", float(row["objective_s"]), at, step),
+                ("cum_seconds", float(row["cum_seconds"]), at, step),
+            ]
+    return metrics
+
+
+def param_texts(params: Mapping[str, Any]) -> dict[str, str]:
+    """Parameters as MLflow keeps them: text (JSON for non-strings), at most 6,000 characters."""
+    return {k: _param_text(v) for k, v in params.items()}
 
 
 def _is_local_store(tracking_uri: str) -> bool:
@@ -388,34 +467,11 @@ class MlflowTracker:
     def log_trial_steps(
         self, rows: Sequence[Mapping[str, Any]], *, best_only: bool = False
     ) -> None:
-        """Log trials as metrics of the study's run at step = trial number.
-
-        ``value`` (not for failed trials), ``best_value`` (the best so far: MLflow charts it as
-        the anytime curve), ``objective_s`` and ``cum_seconds``, at the time each trial ended;
-        with ``best_only`` (trials logged as child runs) just ``best_value``.
-        """
+        """Log trials as metrics of the study's run at step = trial (:func:`step_metrics`)."""
         from mlflow.entities import Metric
 
         assert self.parent_run_id is not None, "start_study() first"
-        metrics = []
-        best = math.nan
-        values = [float(row["value"]) for row in rows]
-        statuses = [str(row["status"]) for row in rows]
-        direction = str(rows[0]["direction"]) if rows else "minimize"
-        improved = incumbent_flags(values, statuses, direction)
-        for row, value, new_best in zip(rows, values, improved, strict=True):
-            step, at = int(row["trial"]), int(row["t_end"] * 1000)
-            if row["status"] != "failed" and math.isfinite(value) and not best_only:
-                metrics.append(Metric("value", value, at, step))
-            best = value if new_best else best
-            if not math.isnan(best):
-                metrics.append(Metric("best_value", best, at, step))
-            if best_only:
-                continue
-            metrics += [
-                Metric("objective_s", float(row["objective_s"]), at, step),
-                Metric("cum_seconds", float(row["cum_seconds"]), at, step),
-            ]
+        metrics = [Metric(*m) for m in step_metrics(rows, best_only=best_only)]
         self._log_batch(self.parent_run_id, metrics=metrics)
 
     def log_trial(self, row: Mapping[str, Any], curve: Sequence[Mapping[str, float]]) -> None:
