@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.metadata
 import platform
 import subprocess
@@ -55,7 +57,13 @@ def git_commit(where: str | Path = ".") -> dict[str, Any]:
 
 
 def provenance() -> dict[str, Any]:
-    """Versions, git state, host and Python of the current process."""
+    """Versions, git state, host and Python of the current process (found once a process: a
+    job's studies share them)."""
+    return copy.deepcopy(_process_provenance())
+
+
+@functools.cache
+def _process_provenance() -> dict[str, Any]:
     return {
         "versions": package_versions(),
         "git": git_commit(),
