@@ -34,6 +34,7 @@ from tunebench.core.files import write_json
 from tunebench.core.tables import incumbent_flags
 from tunebench.harness._sqlite_store import (
     database,
+    disk_full_errors,
     enable_wal,
     fast_commits,
     relocate,
@@ -101,8 +102,31 @@ class TrackingTarget:
             data["tracking_uri"] = f"sqlite:///{db}"
             project = data.get("project")
             if project and db.exists() and db.is_relative_to(project):
-                relocate(db, data["experiment_id"], db.parent / "artifacts", Path(project))
+                with disk_full_errors(db):
+                    relocate(db, data["experiment_id"], db.parent / "artifacts", Path(project))
         return cls(**data)
+
+
+class _Client:
+    """An ``MlflowClient`` whose calls stop on a full SQLite store with one line
+    (:func:`~tunebench.harness._sqlite_store.disk_full_errors`)."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        from mlflow import MlflowClient
+
+        self._client = MlflowClient(tracking_uri=tracking_uri)
+        self._db = database(tracking_uri)
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if self._db is None or not callable(method):
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with disk_full_errors(self._db):
+                return method(*args, **kwargs)
+
+        return call
 
 
 def project_tags(target: TrackingTarget) -> dict[str, str]:
@@ -165,12 +189,11 @@ def init_experiment(
     :func:`experiment_tags` are set whether it is new or reused: they describe the latest
     workflow run that opened it (each run's own are on its ``analysis`` run).
     """
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     db = database(tracking_uri)
-    with store_lock(db) if db is not None else contextlib.nullcontext():
-        client = MlflowClient(tracking_uri=tracking_uri)
+    with store_lock(db) if db is not None else contextlib.nullcontext(), disk_full_errors(db):
+        client = _Client(tracking_uri)
         experiment = client.get_experiment_by_name(name)
         if experiment is not None:
             experiment_id = experiment.experiment_id
@@ -208,10 +231,9 @@ def log_analysis_run(
     The run and the experiment get this process's :func:`experiment_tags`, so the experiment's
     describe the latest analysis and every analysis run keeps its own.
     """
-    from mlflow import MlflowClient
     from mlflow.entities import Metric, Param
 
-    client = MlflowClient(tracking_uri=target.tracking_uri)
+    client = _Client(target.tracking_uri)
     provenance = experiment_tags(config_hash)
     for key, value in provenance.items():
         client.set_experiment_tag(target.experiment_id, key, value)
@@ -266,14 +288,12 @@ class MlflowTracker:
     """
 
     def __init__(self, target: TrackingTarget, *, background: bool | None = None) -> None:
-        from mlflow import MlflowClient
-
         if background is None:
             background = not _is_local_store(target.tracking_uri)
         fast_commits(target.tracking_uri)
         self.target = target
         self._project_tags = project_tags(target)
-        self._client = MlflowClient(tracking_uri=target.tracking_uri)
+        self._client = _Client(target.tracking_uri)
         self.parent_run_id: str | None = None
         self._queue: queue.Queue[tuple[dict[str, Any], list[Any]] | None] | None = None
         self._error: BaseException | None = None
