@@ -18,11 +18,13 @@ pytest.register_assert_rewrite("tests.helpers")
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 256 KiB tmpfs at ``tmp_path/disk`` (skips where mounting is not allowed)."""
+def small_disk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A 256 KiB tmpfs at ``tmp_path/disk``, or of the size given by indirect parametrisation
+    (``"8m"``); skips where mounting is not allowed."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    mount = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)]
+    size = getattr(request, "param", "256k")
+    mount = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)]
     try:
         done = subprocess.run(mount, capture_output=True, text=True)
     except FileNotFoundError:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from tests.helpers.studies import branin_cell
 from tunebench.cli import build_parser
@@ -147,6 +148,46 @@ def test_a_full_disk_stops_a_study_with_one_line_and_the_rerun_continues(
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     trials = pd.read_parquet(cell.study_dir(small_disk) / "trials.parquet")
     assert trials["trial"].tolist() == list(range(60))
+
+
+@pytest.mark.parametrize("small_disk", ["8m"], indirect=True)
+def test_a_full_mlflow_store_stops_a_study_with_one_line_and_the_rerun_logs_each_trial_once(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    from tunebench.harness.tracking import TrackingTarget, init_experiment
+
+    db = small_disk / "mlflow" / "mlflow.db"
+    target = init_experiment("full", f"sqlite:///{db}", small_disk / "mlflow" / "artifacts")
+    target.write(small_disk / "mlflow" / "experiment.json")
+    filler = small_disk / "filler"
+    filler.write_bytes(b"x" * (shutil.disk_usage(small_disk).free - 300 * 1024))
+    cell = replace(CELL, budget="t20", budget_spec={"trials": 20})
+    command = [sys.executable, "-m", "tunebench.cli", "run-studies", "--results", str(tmp_path)]
+    command += ["--cells", StudyChunk("rs.t20.0", (cell,)).to_json()]
+    command += ["--mlflow", str(small_disk / "mlflow" / "experiment.json")]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1
+    lines = [line for line in run.stderr.splitlines() if not line.startswith("[")]  # progress
+    assert len(lines) == 2, run.stderr[-3000:]
+    assert re.fullmatch(
+        rf"tunebench run-studies: {db}: disk full: \d+ B free in {db.parent}; free some space "
+        r"and rerun \(finished trials are kept\)",
+        lines[0],
+    )
+    assert lines[1].startswith("tunebench run-studies: 1 of 1 studies failed")
+    journal = cell.study_dir(tmp_path) / "journal.jsonl"
+    assert 0 < len(journal.read_text().splitlines()) < 20  # the disk filled mid-study
+
+    filler.unlink()
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert pd.read_parquet(journal.parent / "trials.parquet")["trial"].tolist() == list(range(20))
+    target = TrackingTarget.read(small_disk / "mlflow" / "experiment.json")
+    runs = MlflowClient(target.tracking_uri).search_runs([target.experiment_id], max_results=100)
+    trials = [int(r.data.tags["trial"]) for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert sorted(trials) == list(range(20))
 
 
 def test_aggregating_a_corrupt_study_table_is_one_line_naming_it(tmp_path: Path) -> None:

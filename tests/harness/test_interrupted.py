@@ -3,6 +3,7 @@ study is charged what the interrupted attempt ran, never the downtime, nor a tri
 
 Each study runs in a child process on the quadratic task with a 1 s trial; the test kills it
 (SIGKILL) 0.8 s into trial 1, waits, resumes it, and compares it with an uninterrupted study.
+Optuna with two workers has two trials in flight at the kill: both are run again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers.studies import params_of, run_quadratic
+from tests.helpers.studies import ADAPTERS, params_of, run_quadratic
 from tests.helpers.tasks import QuadraticTask
 from tunebench.core.budget import Budget
 from tunebench.harness.attempts import ATTEMPTS, HEARTBEAT_S
@@ -63,7 +64,7 @@ from tests.helpers.studies import run_quadratic
 from tests.helpers.tasks import QuadraticTask
 from tunebench.core.budget import Budget
 task, budget = QuadraticTask(delay_s={delay}), Budget(*{budget})
-run_quadratic({optimizer!r}, {out!r}, task=task, budget=budget)
+run_quadratic({optimizer!r}, {out!r}, task=task, budget=budget, spec={spec!r})
 """
 
 
@@ -71,15 +72,16 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def _kill_mid_trial(optimizer: str, out: Path, budget: Budget) -> float:
-    """Run the study in a child process and SIGKILL it ``INTO_S`` into trial ``KILLED``;
-    returns the time of the kill."""
+def _kill_mid_trial(optimizer: str, out: Path, budget: Budget, spec: dict | None = None) -> float:
+    """Run the study (``spec``: the adapter's, default its ADAPTERS entry) in a child process
+    and SIGKILL it ``INTO_S`` into trial ``KILLED``; returns the time of the kill."""
     script = CHILD.format(
         root=str(Path(__file__).parents[2]),
         optimizer=optimizer,
         out=str(out),
         delay=DELAY_S,
         budget=(budget.name, budget.currency, budget.limit),
+        spec=spec,
     )
     child = subprocess.Popen(
         [sys.executable, "-c", script],
@@ -149,3 +151,60 @@ def test_a_trial_interrupted_by_a_kill_is_run_again_and_charged_what_it_ran(
     assert journal["trial"].tolist() == resumed["trial"].tolist()
     assert journal["attempt"].tolist() == resumed["attempt"].tolist()
     assert journal["cum_seconds"].tolist() == resumed["cum_seconds"].tolist()
+
+
+WORKERS = 2
+
+
+@pytest.mark.parametrize("currency", list(BUDGETS))
+def test_trials_in_flight_in_a_study_of_optuna_workers_are_run_again(currency, tmp_path):
+    import optuna
+
+    budget, task = BUDGETS[currency], QuadraticTask(delay_s=DELAY_S)
+    spec = {**ADAPTERS["optuna-tpe"], "workers": WORKERS}
+    out = tmp_path / "killed"
+    killed_at = _kill_mid_trial("optuna-tpe", out, budget, spec)
+    finished = len(_lines(out / "journal.jsonl"))
+    time.sleep(DOWNTIME_S)
+    resumed = run_quadratic("optuna-tpe", out, task=task, budget=budget, spec=spec)
+    straight = run_quadratic("optuna-tpe", tmp_path / "s", task=task, budget=budget, spec=spec)
+
+    # every trial in flight at the kill whose start was written out is an interrupted attempt,
+    # charged what it ran; trial KILLED among them (the test saw its start)
+    attempts = {e["trial"]: e for e in _lines(out / ATTEMPTS) if e["event"] == "interrupted"}
+    assert KILLED in attempts and len(attempts) <= WORKERS
+    for attempt in attempts.values():
+        ran = killed_at - attempt["t_start"]
+        assert ran - HEARTBEAT_S - 0.3 <= attempt["seconds"] <= ran < DOWNTIME_S
+    # each was run again in place, as one trial, with its params, counting the attempt
+    rows = resumed.set_index("trial")
+    again = rows[rows["attempt"] == 2]
+    assert set(again.index) == set(attempts) and set(rows["attempt"]) <= {1, 2}
+    for trial, attempt in attempts.items():
+        assert json.loads(again.loc[trial, "params"]) == attempt["params"]
+        assert again.loc[trial, "interrupted_s"] == pytest.approx(attempt["seconds"])
+    assert set(resumed["status"]) == {"complete"}
+    assert sorted(resumed["trial"]) == list(range(len(resumed)))
+    assert resumed["cum_trials"].tolist() == list(range(1, len(resumed) + 1))
+    assert len(resumed) > finished
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(out / "optuna.journal"))
+    )
+    study = optuna.load_study(study_name="tunebench", storage=storage)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * len(resumed)
+    # the ledger holds the trials' seconds and the attempts', not the downtime: every trial
+    # took the objective's second, as in the uninterrupted study
+    spent = resumed["objective_s"] + resumed["optimizer_s"] + resumed["interrupted_s"]
+    assert resumed["cum_seconds"].iloc[-1] == pytest.approx(spent.sum())
+    assert resumed["interrupted_s"].sum() == pytest.approx(
+        sum(a["seconds"] for a in attempts.values())
+    )
+    assert np.allclose(resumed["objective_s"], straight["objective_s"].mean(), atol=0.15)
+    # the budget stops both studies alike: a trials budget exactly, a seconds budget once
+    # spent, overrun by at most the trials then in flight
+    for trials in (resumed, straight):
+        if currency == "trials":
+            assert len(trials) == budget.limit
+        else:
+            assert trials["cum_seconds"].iloc[-WORKERS - 1] < budget.limit
+            assert trials["cum_seconds"].iloc[-1] >= budget.limit

@@ -16,6 +16,7 @@ import yaml
 from mlflow import MlflowClient
 
 from tests.helpers.workflow import (
+    BIN,
     ROOT,
     checkout,
     environment,
@@ -139,6 +140,32 @@ def test_an_unreadable_default_config_is_one_line_in_a_dry_run(tmp_path):
     assert run.returncode != 0
     assert run.stderr.splitlines() == [
         "tunebench: invalid config: config/config.yaml: cannot read the config (not UTF-8 text)"
+    ]
+
+
+def test_an_unreadable_configfile_fails_in_snakemake_before_the_workflow(tmp_path):
+    """Snakemake reads ``--configfile`` itself (``snakemake.common.configfile.load_configfile``,
+    from ``ConfigSettings`` in ``snakemake.cli.args_to_api``) before it reads the Snakefile, so
+    no workflow code can shorten its traceback: the README sends the user to ``tunebench
+    validate``, whose error is one line. Fails if a Snakemake release changes either."""
+    work = checkout(tmp_path)
+    (work / "config" / "bad.yaml").write_bytes("name: café\n".encode("latin-1"))
+    run = snakemake(work, "-n", "--configfile", "config/bad.yaml", timeout=120)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "UnicodeDecodeError" in output and "invalid config" not in output
+    assert "snakemake/settings/types.py" in output
+    validate = subprocess.run(
+        [str(BIN / "tunebench"), "validate", "config/bad.yaml"],
+        cwd=work,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert validate.returncode == 2
+    assert validate.stderr.splitlines() == [
+        "tunebench validate: error: config/bad.yaml: cannot read the config (not UTF-8 text)"
     ]
 
 

@@ -5,7 +5,8 @@
 study lives in ``optuna.journal`` in the study directory and the sampler is re-seeded from the
 study seed and the trial number before every trial, so a killed job resumes exactly with nothing
 else saved (``gp``'s sampler is pickled too). ``workers: K`` runs K processes on the shared
-journal (not repeatable). Details: docs/frameworks.md#optuna.
+journal (not repeatable). A trial a kill interrupted is run again in place, with one worker or
+several. Details: docs/frameworks.md#optuna.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tunebench.core.files import write_atomic
 from tunebench.core.space import CategoricalParam, FloatParam, IntParam, SearchSpace
@@ -185,10 +186,10 @@ class OptunaOptimizer(Optimizer):
             pruner=self._make_pruner(task.max_fidelity),
             load_if_exists=True,
         )
-        interrupted = _reconcile(study, recorder, rerun=self.workers == 1)
+        interrupted = _reconcile(study, recorder)
         if self.workers > 1:
             journal.close()  # the workers write the file from here, through Optuna's file lock
-            self._run_workers(task, seed, recorder)
+            self._run_workers(task, seed, recorder, [t._trial_id for t in interrupted])
             return
         suggesters = _suggesters(task.space)
         prune = self.pruner != "none" and task.max_fidelity is not None
@@ -219,8 +220,14 @@ class OptunaOptimizer(Optimizer):
             result.optimizer_s = ask_s + time.perf_counter() - t1
             recorder.record(result)
 
-    def _run_workers(self, task: Task, seed: int, recorder: Recorder) -> None:
-        """Hand trials to ``workers`` processes one at a time; record what they finish."""
+    def _run_workers(
+        self, task: Task, seed: int, recorder: Recorder, interrupted: list[int]
+    ) -> None:
+        """Hand trials to ``workers`` processes one at a time; record what they finish.
+
+        The trials of ``interrupted`` (Optuna's trial ids) are handed out first, to be run again
+        in place; a worker's start note goes to the recorder before its result.
+        """
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
@@ -246,19 +253,26 @@ class OptunaOptimizer(Optimizer):
                 return in_flight < recorder.ledger.remaining(recorder.budget)
             return True
 
+        def hand_out() -> None:
+            nonlocal in_flight
+            rerun = interrupted.pop(0) if interrupted else None
+            tickets.put(_Ticket(recorder.epoch_cap(), rerun))
+            in_flight += 1
+
         try:
             while in_flight < self.workers and may_start():
-                tickets.put(recorder.epoch_cap())
-                in_flight += 1
+                hand_out()
             while in_flight:
                 message = _next_result(results, processes)
+                if isinstance(message, _Started):
+                    recorder.start_trial(*message)
+                    continue
                 in_flight -= 1
                 if isinstance(message, str):
                     raise RuntimeError(f"optimizers.{self.name}: a worker failed:\n{message}")
                 recorder.record(message)
                 if may_start():
-                    tickets.put(recorder.epoch_cap())
-                    in_flight += 1
+                    hand_out()
         finally:
             for _ in processes:
                 tickets.put(_STOP)
@@ -271,8 +285,25 @@ class OptunaOptimizer(Optimizer):
 _STOP = "stop"
 
 
-def _next_result(results: Any, processes: list[Any]) -> TrialResult | str:
-    """The next finished trial, or why there will be none (a worker's traceback or death)."""
+class _Ticket(NamedTuple):
+    """A worker's next trial: its epoch cap, and the Optuna trial id to run again in place
+    (``None``: a new trial)."""
+
+    max_epochs: int | None
+    rerun: int | None
+
+
+class _Started(NamedTuple):
+    """A worker's note that a trial starts (the study's process notes the attempt)."""
+
+    trial: int
+    params: dict[str, Any]
+    t_start: float
+
+
+def _next_result(results: Any, processes: list[Any]) -> TrialResult | _Started | str:
+    """The next start note or finished trial, or why there will be none (a worker's traceback
+    or death)."""
     while True:
         try:
             return results.get(timeout=1.0)
@@ -307,17 +338,25 @@ def _worker(
             sampler=optimizer._make_sampler(worker_seed),
             pruner=optimizer._make_pruner(task.max_fidelity),
         )
-        distributions = to_distributions(task.space)
+        suggesters = _suggesters(task.space)
         prune = optimizer.pruner != "none" and task.max_fidelity is not None
-        while (cap := tickets.get()) != _STOP:
+
+        def note_start(trial: int, params: dict[str, Any]) -> None:
+            results.put(_Started(trial, params, time.time()))
+
+        while (ticket := tickets.get()) != _STOP:
             t0 = time.perf_counter()
-            trial = study.ask(distributions)
+            if ticket.rerun is None:
+                trial = study.ask()
+            else:  # as asked by the killed job: the storage holds its params
+                trial = optuna.trial.Trial(study, ticket.rerun)
+            params = {name: suggest(trial) for name, suggest in suggesters.items()}
             ask_s = time.perf_counter() - t0
             stop = _pruning_callback(trial) if prune else None
-            reporter = Reporter(stop, max_epochs=cap, timeout_s=timeout_s)
-            result = evaluate_trial(
-                task, trial.number, trial.params, study_seed=seed, reporter=reporter
+            reporter = Reporter(
+                stop, max_epochs=ticket.max_epochs, timeout_s=timeout_s, on_start=note_start
             )
+            result = evaluate_trial(task, trial.number, params, study_seed=seed, reporter=reporter)
             t1 = time.perf_counter()
             state = optuna.trial.TrialState[_STATE_OF_STATUS[result.status]]
             study.tell(trial, result.value if result.status == "complete" else None, state=state)
@@ -348,13 +387,12 @@ def _pruning_callback(trial: Any) -> Any:
     return should_stop
 
 
-def _reconcile(study: Any, recorder: Recorder, *, rerun: bool) -> list[Any]:
+def _reconcile(study: Any, recorder: Recorder) -> list[Any]:
     """Bring the recorder and Optuna's storage into agreement after a killed job.
 
     Trials Optuna finished and the recorder lacks are recorded from Optuna's storage. Returns
-    the trials the job was running (``RUNNING`` in the storage, with their params) to be run
-    again in place; with ``rerun`` false (several workers) they are told ``FAIL`` and recorded
-    failed instead.
+    the trials the job was running (``RUNNING`` in the storage, with their params), to be run
+    again in place.
     """
     import optuna
 
@@ -364,22 +402,15 @@ def _reconcile(study: Any, recorder: Recorder, *, rerun: bool) -> list[Any]:
     for frozen in study.get_trials(deepcopy=False):
         if frozen.number in recorded:
             continue
-        if frozen.state == states.RUNNING and rerun:
+        if frozen.state == states.RUNNING:
             running.append(frozen)
             continue
-        if frozen.state == states.RUNNING:
-            study.tell(frozen.number, state=states.FAIL)
-            error = "interrupted: the job was killed while this trial ran"
-            status, value = "failed", float("nan")
-            began = frozen.datetime_start.timestamp()
-            end = max(began, recorder.last_alive or began)  # its last heartbeat, not the restart
-        else:
-            status = {v: k for k, v in _STATE_OF_STATUS.items()}[frozen.state.name]
-            value = frozen.value if status == "complete" else float("nan")
-            if status == "pruned" and frozen.intermediate_values:
-                value = frozen.intermediate_values[max(frozen.intermediate_values)]
-            error = "" if status != "failed" else "failed before the job was killed"
-            end = frozen.datetime_complete.timestamp()
+        status = {v: k for k, v in _STATE_OF_STATUS.items()}[frozen.state.name]
+        value = frozen.value if status == "complete" else float("nan")
+        if status == "pruned" and frozen.intermediate_values:
+            value = frozen.intermediate_values[max(frozen.intermediate_values)]
+        error = "" if status != "failed" else "failed before the job was killed"
+        end = frozen.datetime_complete.timestamp()
         start = frozen.datetime_start.timestamp() if frozen.datetime_start else end
         curve = [{"epoch": e, "value": v} for e, v in sorted(frozen.intermediate_values.items())]
         recorder.record(

@@ -14,12 +14,17 @@ with a lock beside the database, and :func:`seed_store` copies a store that MLfl
 per MLflow version into the user's cache (:func:`template_path`) instead of migrating again.
 A project copied or moved with its store keeps its runs, whose artifact locations and
 directory tags still name the old place: :func:`relocate` rewrites them.
+
+A store whose disk fills stops with one line (:func:`disk_full_errors`): SQLite's error
+reaches the caller as :class:`~tunebench.core.files.DiskFull` naming the database, and MLflow's
+log of the chained traceback is left out.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import shutil
 import sqlite3
@@ -28,10 +33,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tunebench.core.files import write_atomic
+from tunebench.core.files import DiskFull, write_atomic
 
 __all__ = [
     "database",
+    "disk_full_errors",
     "enable_wal",
     "fast_commits",
     "relocate",
@@ -47,6 +53,44 @@ LOCAL_FILESYSTEMS = frozenset(
     {"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", "overlay", "apfs", "hfs"}
 )
 _hooked: set[str] = set()
+_FULL_ERRORS = frozenset({"SQLITE_FULL", "SQLITE_IOERR_SHMSIZE"})
+"""SQLite's errors for a full disk: no room for a page, or for the WAL's shared-memory index."""
+_MLFLOW_DB_LOGGER = "mlflow.store.db.utils"
+"""Logs every SQLAlchemy error's traceback before MLflow re-raises it."""
+
+
+def _full(error: BaseException | None) -> bool:
+    """Whether ``error``, or one it was raised from or while handling, is SQLite's full disk."""
+    seen: list[BaseException] = []
+    while error is not None and error not in seen:
+        if getattr(error, "sqlite_errorname", None) in _FULL_ERRORS:
+            return True
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _not_full(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and _full(record.exc_info[1]))
+
+
+@contextlib.contextmanager
+def disk_full_errors(db: Path | None) -> Iterator[None]:
+    """Raise a full disk under the SQLite store ``db`` in the ``with`` block (through MLflow
+    and SQLAlchemy, or :mod:`sqlite3`) as :class:`~tunebench.core.files.DiskFull` naming ``db``,
+    with MLflow's log of it left out (``db`` ``None``: not a SQLite store, nothing changes)."""
+    if db is None:
+        yield
+        return
+    logger = logging.getLogger(_MLFLOW_DB_LOGGER)
+    if _not_full not in logger.filters:
+        logger.addFilter(_not_full)
+    try:
+        yield
+    except Exception as exc:
+        if _full(exc):
+            raise DiskFull.at(db) from None
+        raise
 
 
 def database(tracking_uri: str) -> Path | None:

@@ -128,9 +128,11 @@ class AttemptLog:
         """Seconds charged to the pending interrupted attempts."""
         return sum(e["seconds"] for entries in self.pending.values() for e in entries)
 
-    def start(self, trial: int, params: Mapping[str, Any]) -> None:
-        """Note that ``trial`` starts now with ``params`` (written out at the next beat)."""
-        entry = {"event": "start", "trial": trial, "params": dict(params), "t_start": time.time()}
+    def start(self, trial: int, params: Mapping[str, Any], t_start: float | None = None) -> None:
+        """Note that ``trial`` starts with ``params`` now, or at ``t_start`` (a worker's clock
+        on this machine); written out at the next beat."""
+        t_start = time.time() if t_start is None else t_start
+        entry = {"event": "start", "trial": trial, "params": dict(params), "t_start": t_start}
         self._file.write(json.dumps(entry).encode() + b"\n")
 
     def take(self, trial: int) -> list[dict[str, Any]]:

@@ -112,12 +112,6 @@ class Recorder:
         return len(self.rows)
 
     @property
-    def last_alive(self) -> float | None:
-        """When an earlier job on this study was last known to run (its last heartbeat; ``None``
-        if there was none)."""
-        return self._attempts.last_alive
-
-    @property
     def exhausted(self) -> bool:
         """Whether the budget is spent."""
         return self.ledger.exhausted(self.budget)
@@ -140,10 +134,13 @@ class Recorder:
             on_start=self.start_trial,
         )
 
-    def start_trial(self, trial: int, params: Mapping[str, Any]) -> None:
-        """Note that ``trial`` starts evaluating ``params`` now (the recorder's reporters do
-        this; an adapter that evaluates elsewhere calls it when it hands the trial out)."""
-        self._attempts.start(trial, params)
+    def start_trial(
+        self, trial: int, params: Mapping[str, Any], t_start: float | None = None
+    ) -> None:
+        """Note that ``trial`` starts evaluating ``params`` now, or at ``t_start`` (the
+        recorder's reporters do this; an adapter that evaluates elsewhere calls it when it hands
+        the trial out, or when its worker reports the start)."""
+        self._attempts.start(trial, params, t_start)
 
     def _load_journal(self) -> None:
         for entry in read_json_lines(self._journal_path):

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from tunebench.core.files import read_json, read_parquet, write_json
 from tunebench.core.tables import CURVE_KEYS
 from tunebench.harness._sqlite_runs import DirectRuns, direct_store
+from tunebench.harness._sqlite_store import disk_full_errors
 from tunebench.harness.datasets import DATA_KINDS, dataset_inputs
 from tunebench.harness.tracking import (
     MlflowTracker,
@@ -147,12 +148,14 @@ def log_studies(
         table = read_parquet(study_dir / "trials.parquet")
         for run_id in stale.get(absolute, []):
             if direct is not None:
-                direct.delete_run_tree(run_id)
+                with disk_full_errors(direct.db):
+                    direct.delete_run_tree(run_id)
             else:
                 client().delete_study_run(run_id)
         mode = trials_mode(trials, str(summary["cell"]["task_spec"].get("kind", "")))
         if direct is not None and mode == "steps" and not _has_data(summary["cell"]):
-            run_id = _log_direct(direct, target, study_dir, summary, table)
+            with disk_full_errors(direct.db):
+                run_id = _log_direct(direct, target, study_dir, summary, table)
         else:
             run_id = _log_client(client(), target, study_dir, summary, table, mode)
         runs[str(study_dir)] = run_id

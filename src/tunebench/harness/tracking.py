@@ -35,6 +35,7 @@ from tunebench.core.tables import incumbent_flags
 from tunebench.harness._sqlite_runs import DirectRuns, direct_store
 from tunebench.harness._sqlite_store import (
     database,
+    disk_full_errors,
     enable_wal,
     fast_commits,
     relocate,
@@ -105,8 +106,31 @@ class TrackingTarget:
             data["tracking_uri"] = f"sqlite:///{db}"
             project = data.get("project")
             if project and db.exists() and db.is_relative_to(project):
-                relocate(db, data["experiment_id"], db.parent / "artifacts", Path(project))
+                with disk_full_errors(db):
+                    relocate(db, data["experiment_id"], db.parent / "artifacts", Path(project))
         return cls(**data)
+
+
+class _Client:
+    """An ``MlflowClient`` whose calls stop on a full SQLite store with one line
+    (:func:`~tunebench.harness._sqlite_store.disk_full_errors`)."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        from mlflow import MlflowClient
+
+        self._client = MlflowClient(tracking_uri=tracking_uri)
+        self._db = database(tracking_uri)
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if self._db is None or not callable(method):
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with disk_full_errors(self._db):
+                return method(*args, **kwargs)
+
+        return call
 
 
 def project_tags(target: TrackingTarget) -> dict[str, str]:
@@ -170,7 +194,7 @@ def init_experiment(
     workflow run that opened it (each run's own are on its ``analysis`` run).
     """
     db = database(tracking_uri)
-    with store_lock(db) if db is not None else contextlib.nullcontext():
+    with store_lock(db) if db is not None else contextlib.nullcontext(), disk_full_errors(db):
         if db is not None:
             seed_store(db)
         direct = direct_store(tracking_uri) if artifact_root is not None else None
@@ -196,9 +220,7 @@ class _ClientExperiments:
     client (any store)."""
 
     def __init__(self, tracking_uri: str) -> None:
-        from mlflow import MlflowClient
-
-        self._client = MlflowClient(tracking_uri=tracking_uri)
+        self._client = _Client(tracking_uri)
 
     def experiment_id(self, name: str) -> str | None:
         experiment = self._client.get_experiment_by_name(name)
@@ -248,24 +270,24 @@ def log_analysis_run(
     db = direct_store(target.tracking_uri)
     if db is not None:
         runs = DirectRuns(db)
-        runs.set_experiment_tags(target.experiment_id, provenance)
         run_id = DirectRuns.new_run_id()
-        runs.log_run(
-            target.experiment_id,
-            run_id=run_id,
-            name="analysis",
-            tags=tags,
-            params=param_texts(params),
-            metrics=[(k, float(v), now, 0) for k, v in (metrics or {}).items()],
-            start_ms=now,
-            end_ms=int(time.time() * 1000),
-            artifacts={f"{folder}/{path.name}": path for path, folder in folders.items()},
-        )
+        with disk_full_errors(db):
+            runs.set_experiment_tags(target.experiment_id, provenance)
+            runs.log_run(
+                target.experiment_id,
+                run_id=run_id,
+                name="analysis",
+                tags=tags,
+                params=param_texts(params),
+                metrics=[(k, float(v), now, 0) for k, v in (metrics or {}).items()],
+                start_ms=now,
+                end_ms=int(time.time() * 1000),
+                artifacts={f"{folder}/{path.name}": path for path, folder in folders.items()},
+            )
         return run_id
-    from mlflow import MlflowClient
     from mlflow.entities import Metric, Param
 
-    client = MlflowClient(tracking_uri=target.tracking_uri)
+    client = _Client(target.tracking_uri)
     for key, value in provenance.items():
         client.set_experiment_tag(target.experiment_id, key, value)
     run = client.create_run(target.experiment_id, tags=tags, run_name="analysis")
@@ -345,14 +367,12 @@ class MlflowTracker:
     """
 
     def __init__(self, target: TrackingTarget, *, background: bool | None = None) -> None:
-        from mlflow import MlflowClient
-
         if background is None:
             background = not _is_local_store(target.tracking_uri)
         fast_commits(target.tracking_uri)
         self.target = target
         self._project_tags = project_tags(target)
-        self._client = MlflowClient(tracking_uri=target.tracking_uri)
+        self._client = _Client(target.tracking_uri)
         self.parent_run_id: str | None = None
         self._queue: queue.Queue[tuple[dict[str, Any], list[Any]] | None] | None = None
         self._error: BaseException | None = None
