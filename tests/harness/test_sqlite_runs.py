@@ -153,6 +153,9 @@ def test_stores_that_are_not_known_sqlite_stores_go_through_the_client(
     monkeypatch.setenv("TUNEBENCH_MLFLOW_DIRECT", "0")
     assert direct_store(target.tracking_uri) is None
     monkeypatch.delenv("TUNEBENCH_MLFLOW_DIRECT")
+    monkeypatch.setenv("MLFLOW_ENABLE_WORKSPACES", "true")
+    assert direct_store(target.tracking_uri) is None
+    monkeypatch.delenv("MLFLOW_ENABLE_WORKSPACES")
     with sqlite3.connect(tmp_path / "mlflow.db") as connection:  # run tables of another schema
         connection.execute("ALTER TABLE runs ADD COLUMN owner VARCHAR(20)")
     assert direct_store(target.tracking_uri) is None

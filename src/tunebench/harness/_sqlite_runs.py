@@ -73,11 +73,13 @@ def schema_fingerprint(db: Path) -> str | None:
 
 def direct_store(tracking_uri: str) -> Path | None:
     """The database file if runs can be written into it directly (an existing local SQLite
-    store whose run tables are as :data:`KNOWN_SCHEMAS` says, ``TUNEBENCH_MLFLOW_DIRECT`` not
-    ``0``), else ``None``."""
+    store whose run tables are as :data:`KNOWN_SCHEMAS` says, MLflow's workspaces off,
+    ``TUNEBENCH_MLFLOW_DIRECT`` not ``0``), else ``None``."""
     db = database(tracking_uri)
     if db is None or os.environ.get("TUNEBENCH_MLFLOW_DIRECT", "1") == "0" or not db.exists():
         return None
+    if os.environ.get("MLFLOW_ENABLE_WORKSPACES", "").lower() in ("1", "true"):
+        return None  # runs belong to the workspace MLflow picks: its client knows which
     return db if schema_fingerprint(db) in KNOWN_SCHEMAS else None
 
 
