@@ -40,6 +40,8 @@ from pathlib import Path
 
 import yaml
 
+from tunebench.harness._sqlite_store import template_path
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TASKS = {
@@ -169,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp)
         print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+        template = template_path()
+        cached = "cached" if template.exists() else "not cached yet: (b) builds it"
+        print(f"MLflow store template {template}: {cached}")
         whole, loops = floor(args.seeds, args.trials)
         n = len(TASKS) * args.seeds
         print(f"(a) bare Optuna loops, one process: {whole:.2f} s ({loops:.2f} s in the loops)")
