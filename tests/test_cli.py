@@ -205,3 +205,26 @@ def test_aggregating_a_corrupt_study_table_is_one_line_naming_it(tmp_path: Path)
         "bytes not found in footer. Either the file is corrupted or this is not a parquet file.); "
         "delete it, or its study directory, and rerun: the study's files are written again"
     ]
+
+
+def test_the_aggregate_is_what_pandas_concat_makes_of_the_study_tables(tmp_path: Path) -> None:
+    """Columns united in order of appearance, int with float as float, absent ones missing,
+    empty tables left out: read back, the aggregate equals ``pandas.concat``."""
+    from tunebench.cli import main
+
+    empty = pd.Series([], dtype="int64")
+    tables = {
+        "a": pd.DataFrame({"seed": [0, 0], "interrupted_s": [0, 0], "x": ["p", "q"]}),
+        "b": pd.DataFrame({"seed": [1], "interrupted_s": [2.5], "acc": [0.9]}),
+        "c": pd.DataFrame({"seed": empty, "interrupted_s": empty}),
+    }
+    for name, frame in tables.items():
+        (tmp_path / name).mkdir()
+        frame.to_parquet(tmp_path / name / "trials.parquet", index=False)
+        frame.to_parquet(tmp_path / name / "curves.parquet", index=False)
+    out = tmp_path / "all.parquet"
+    code = main(["aggregate", *(str(tmp_path / n) for n in tables), "--trials-out", str(out),
+                 "--curves-out", str(tmp_path / "curves.parquet")])  # fmt: skip
+    assert code == 0
+    expected = pd.concat([tables["a"], tables["b"]], ignore_index=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected)

@@ -201,9 +201,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
 def cmd_aggregate(args: argparse.Namespace) -> int:
     import json
 
-    import pandas as pd
+    import pyarrow as pa
 
-    from tunebench.core.files import read_parquet, write_parquet
+    from tunebench.core.files import read_arrow, write_parquet
     from tunebench.core.matrix import study_dirs
 
     studies = [Path(d) for d in args.studies]
@@ -212,11 +212,12 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     if not studies:
         raise ValueError("no studies: give study directories or --matrix")
     for name, out in (("trials.parquet", args.trials_out), ("curves.parquet", args.curves_out)):
-        frames = [read_parquet(d / name) for d in studies]
-        frames = [f for f in frames if len(f)]
-        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        tables = [t for t in (read_arrow(d / name) for d in studies) if t.num_rows]
+        # columns as pandas.concat unites them: in order of appearance, int64 with double as
+        # double, absent ones null
+        table = pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
         write_parquet(out, table)
-        print(f"{out}: {len(table)} rows from {len(studies)} studies")
+        print(f"{out}: {table.num_rows} rows from {len(studies)} studies")
     return 0
 
 

@@ -12,23 +12,28 @@ file and what to do).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
+import math
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 __all__ = [
     "CorruptFile",
     "DiskFull",
+    "read_arrow",
     "read_json",
     "read_parquet",
+    "read_rows",
     "write_atomic",
     "write_csv",
     "write_json",
@@ -103,10 +108,43 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
         CorruptFile: ``path`` is not a readable Parquet file (the message says what to do).
     """
     import pandas as pd
+
+    with _parquet_errors(path):
+        return pd.read_parquet(path)
+
+
+def read_arrow(path: str | os.PathLike[str]) -> pa.Table:
+    """Read a Parquet file as a ``pyarrow.Table`` (without importing pandas), its pandas index
+    metadata dropped. Raises as :func:`read_parquet`."""
+    import pyarrow.parquet as pq
+
+    with _parquet_errors(path):
+        return pq.ParquetFile(path).read().replace_schema_metadata(None)  # no pandas import
+
+
+def read_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The rows of a Parquet file as dicts of Python values (without importing pandas); a
+    missing float is NaN, as pandas reads it. Raises as :func:`read_parquet`."""
+    import pyarrow as pa
+
+    table = read_arrow(path)
+    floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+    rows = table.to_pylist()
+    for row in rows:
+        for name in floats:
+            if row[name] is None:
+                row[name] = math.nan
+    return rows
+
+
+@contextlib.contextmanager
+def _parquet_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Raise pyarrow's failure to read ``path`` (other than a missing file) as
+    :class:`CorruptFile`."""
     import pyarrow
 
     try:
-        return pd.read_parquet(path)
+        yield
     except (pyarrow.ArrowException, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
@@ -168,6 +206,11 @@ def write_csv(path: str | os.PathLike[str], frame: pd.DataFrame) -> Path:
     return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
-def write_parquet(path: str | os.PathLike[str], frame: pd.DataFrame) -> Path:
-    """Write ``frame`` as Parquet without its index to ``path`` atomically."""
-    return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+def write_parquet(path: str | os.PathLike[str], frame: pd.DataFrame | pa.Table) -> Path:
+    """Write ``frame`` (a DataFrame, without its index, or a ``pyarrow.Table``) as Parquet to
+    ``path`` atomically."""
+    if hasattr(frame, "to_parquet"):
+        return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    import pyarrow.parquet as pq
+
+    return write_atomic(path, lambda tmp: pq.write_table(frame, tmp))

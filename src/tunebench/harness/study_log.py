@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from tunebench.core.files import read_json, read_parquet, write_json
+from tunebench.core.files import read_json, read_parquet, read_rows, write_json
 from tunebench.core.tables import CURVE_KEYS
 from tunebench.harness._sqlite_runs import DirectRuns, direct_store
 from tunebench.harness._sqlite_store import disk_full_errors
@@ -145,7 +145,7 @@ def log_studies(
             skipped += 1
             continue
         summary = read_json(study_dir / "study.json")
-        table = read_parquet(study_dir / "trials.parquet")
+        rows = read_rows(study_dir / "trials.parquet")
         for run_id in stale.get(absolute, []):
             if direct is not None:
                 with disk_full_errors(direct.db):
@@ -155,9 +155,9 @@ def log_studies(
         mode = trials_mode(trials, str(summary["cell"]["task_spec"].get("kind", "")))
         if direct is not None and mode == "steps" and not _has_data(summary["cell"]):
             with disk_full_errors(direct.db):
-                run_id = _log_direct(direct, target, study_dir, summary, table)
+                run_id = _log_direct(direct, target, study_dir, summary, rows)
         else:
-            run_id = _log_client(client(), target, study_dir, summary, table, mode)
+            run_id = _log_client(client(), target, study_dir, summary, rows, mode)
         runs[str(study_dir)] = run_id
         logged += 1
     if progress is not None:
@@ -196,7 +196,7 @@ def _log_direct(
     target: TrackingTarget,
     study_dir: Path,
     summary: Mapping[str, Any],
-    table: Any,
+    rows: Sequence[Mapping[str, Any]],
 ) -> str:
     """Write the study's run in one transaction (:class:`DirectRuns`), trials as steps."""
     cell, timings = summary["cell"], summary["timings"]
@@ -210,7 +210,7 @@ def _log_direct(
         tags={**project_tags(target), **study_tags(summary["study"], study_dir, summary)},
         params=param_texts(flat_params(cell)),
         metrics=[
-            *step_metrics(table.to_dict("records")),
+            *step_metrics(rows),
             *((k, v, now, 0) for k, v in _summary_metrics(summary).items()),
         ],
         start_ms=int(timings["started"] * 1000),
@@ -227,7 +227,7 @@ def _log_client(
     target: TrackingTarget,
     study_dir: Path,
     summary: Mapping[str, Any],
-    table: Any,
+    rows: Sequence[Mapping[str, Any]],
     mode: str,
 ) -> str:
     """Log the study's run through MLflow's client: trials as child runs or as steps."""
@@ -240,7 +240,6 @@ def _log_client(
     )
     tracker.log_inputs(dataset_inputs(cell["task_spec"]))
     marker = _mark(study_dir, target, run_id)
-    rows = table.to_dict("records")
     if mode == "nested":
         curves = read_parquet(study_dir / "curves.parquet")
         by_trial = {t: g for t, g in curves.groupby("trial")} if len(curves) else {}
