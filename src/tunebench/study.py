@@ -17,8 +17,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-import pandas as pd
-
 from tunebench.core.budget import Budget
 from tunebench.core.files import write_json
 from tunebench.core.matrix import StudyCell
@@ -54,17 +52,18 @@ def _prepare_study_dir(cell: StudyCell, out_dir: Path, progress: TextIO | None) 
     saved.write_text(json.dumps(current, sort_keys=True))
 
 
-def _summary(trials: pd.DataFrame) -> dict[str, float]:
-    final = trials[trials["test_value"].notna()]
+def _summary(trials: list[dict[str, Any]]) -> dict[str, float]:
+    final = [row for row in trials if not math.isnan(row["test_value"])]
+    statuses = [row["status"] for row in trials]
     return {
         "n_trials": len(trials),
-        "n_complete": int((trials["status"] == "complete").sum()),
-        "n_pruned": int((trials["status"] == "pruned").sum()),
-        "n_failed": int((trials["status"] == "failed").sum()),
-        "best_value": float(final["value"].iloc[-1]) if len(final) else math.nan,
-        "test_value": float(final["test_value"].iloc[-1]) if len(final) else math.nan,
-        "cum_epochs": float(trials["cum_epochs"].max()) if len(trials) else 0.0,
-        "cum_seconds": float(trials["cum_seconds"].max()) if len(trials) else 0.0,
+        "n_complete": statuses.count("complete"),
+        "n_pruned": statuses.count("pruned"),
+        "n_failed": statuses.count("failed"),
+        "best_value": float(final[-1]["value"]) if final else math.nan,
+        "test_value": float(final[-1]["test_value"]) if final else math.nan,
+        "cum_epochs": float(max(row["cum_epochs"] for row in trials)) if trials else 0.0,
+        "cum_seconds": float(max(row["cum_seconds"] for row in trials)) if trials else 0.0,
     }
 
 

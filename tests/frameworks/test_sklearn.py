@@ -188,7 +188,8 @@ def test_sklearn_estimator_path_charges_the_epochs_it_trains(search, options, tm
     key = StudyKey("t", task.name, "s", "sklearn", adapter.algorithm, "b", 0)
     recorder = Recorder(tmp_path, key, task, Budget("b", "trials", 6), progress=None)
     adapter.run(task, 0, recorder)
-    trials = recorder.finalize()
+    recorder.finalize()
+    trials = pd.read_parquet(tmp_path / "trials.parquet")
     if search == "random":
         assert (trials["epochs"] == 4).all()
     else:  # each rung refits with n_resources rounds: 10 rounds an epoch
@@ -208,7 +209,8 @@ def test_sklearn_epochs_budget_on_a_sklearn_task_is_exact(tmp_path):
     key = StudyKey("t", task.name, "s", "sklearn", adapter.algorithm, "e", 0)
     recorder = Recorder(tmp_path, key, task, Budget("e", "epochs", 12), progress=None)
     adapter.run(task, 0, recorder)
-    trials = recorder.finalize()
+    recorder.finalize()
+    trials = pd.read_parquet(tmp_path / "trials.parquet")
     assert trials["epochs"].tolist() == [5, 5, 2]
     assert trials["status"].tolist() == ["complete", "complete", "pruned"]
 

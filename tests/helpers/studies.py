@@ -159,7 +159,8 @@ def run_quadratic(
     except BaseException:
         recorder.close()
         raise
-    return recorder.finalize()
+    recorder.finalize()
+    return pd.read_parquet(Path(study_dir) / "trials.parquet")
 
 
 def params_of(trials: pd.DataFrame) -> list[dict[str, Any]]:

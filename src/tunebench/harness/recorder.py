@@ -21,9 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tunebench.core.budget import Budget, Ledger
 from tunebench.core.files import DiskFull, write_parquet
@@ -33,6 +31,9 @@ from tunebench.harness.journal import FSYNC_INTERVAL_S, JOURNALS, read_json_line
 from tunebench.harness.tracking import MlflowTracker
 from tunebench.harness.trial import Reporter, TrialResult, trial_seed
 from tunebench.tasks.base import Task
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["Recorder", "StudyKey"]
 
@@ -251,9 +252,10 @@ class Recorder:
             if row["trial"] not in logged:
                 self.tracker.log_trial(row, curve)
 
-    def finalize(self) -> pd.DataFrame:
+    def finalize(self) -> list[dict[str, Any]]:
         """Score incumbents on the test split and write ``trials.parquet``/``curves.parquet``
-        (once MLflow has every trial)."""
+        (once MLflow has every trial); returns the trial-table rows."""
+
         if self.tracker is not None:
             self.tracker.flush()
         self.close()
@@ -266,9 +268,9 @@ class Recorder:
                 params = json.loads(row["params"])
                 seed = trial_seed(self.key.seed, row["trial"])
                 row["test_value"] = float(self.task.test_score(params, seed))
-        trials = pd.DataFrame(self.rows, columns=list(TRIAL_COLUMNS))
-        write_parquet(self.study_dir / "trials.parquet", trials)
-        write_parquet(self.study_dir / "curves.parquet", self._curve_frame())
+        trials = [{c: row[c] for c in TRIAL_COLUMNS} for row in self.rows]
+        write_parquet(self.study_dir / "trials.parquet", _table(trials, TRIAL_COLUMNS))
+        write_parquet(self.study_dir / "curves.parquet", self._curve_table())
         return trials
 
     def close(self) -> None:
@@ -280,16 +282,36 @@ class Recorder:
         self._journal.close()
         self._attempts.close()
 
-    def _curve_frame(self) -> pd.DataFrame:
+    def _curve_table(self) -> pa.Table:
         keys = {k: getattr(self.key, k) for k in STUDY_KEYS}
         records = [
             {**keys, "trial": row["trial"], **point}
             for row, curve in zip(self.rows, self.curves, strict=True)
             for point in curve
         ]
-        frame = pd.DataFrame(records)
-        extra = [c for c in frame.columns if c not in CURVE_KEYS]
-        return frame.reindex(columns=[*CURVE_KEYS, *extra])
+        extra = dict.fromkeys(k for record in records for k in record if k not in CURVE_KEYS)
+        return _table(records, (*CURVE_KEYS, *extra))
+
+
+def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pa.Table:
+    """``rows`` as a table of ``columns`` in that order, typed as pandas would type them: a
+    column of whole numbers is int64, one with any float double, one with nothing (no rows,
+    or a key no row has) double."""
+    import pyarrow as pa
+
+    arrays = []
+    for column in columns:
+        values = [row.get(column) for row in rows]
+        present = [v for v in values if v is not None]
+        if not present:
+            arrays.append(pa.array(values, pa.float64()))
+        elif any(isinstance(v, float) for v in present) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in present
+        ):
+            arrays.append(pa.array([math.nan if v is None else float(v) for v in values]))
+        else:
+            arrays.append(pa.array(values))
+    return pa.Table.from_arrays(arrays, names=list(columns))
 
 
 def _nan_if_none(value: float | None) -> float:
