@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tunebench.harness.tracking import TrackingTarget
 
 __all__ = ["main"]
 
@@ -233,28 +237,30 @@ def _parse_at(text: str | None) -> tuple[str, float] | None:
         raise SystemExit(f"tunebench compare: --at must be CURRENCY=LIMIT, got {text!r}") from None
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
+def _compare_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`tunebench.report.compare` given on the command line."""
     import json
 
+    return {
+        "budget": args.budget,
+        "alpha": args.alpha,
+        "correction": args.correction,
+        "baseline": args.baseline,
+        "block": args.block,
+        "n_boot": args.n_boot,
+        "random_state": args.random_state,
+        "comparisons": json.loads(args.comparisons) if args.comparisons else None,
+        "jobs": args.jobs,
+        "at": _parse_at(args.at),
+    }
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from tunebench.report._pipeline import compare
 
-    trials = pd.read_parquet(args.trials)
-    written = compare(
-        trials,
-        Path(args.out),
-        budget=args.budget,
-        alpha=args.alpha,
-        correction=args.correction,
-        baseline=args.baseline,
-        block=args.block,
-        n_boot=args.n_boot,
-        random_state=args.random_state,
-        comparisons=json.loads(args.comparisons) if args.comparisons else None,
-        jobs=args.jobs,
-        at=_parse_at(args.at),
-    )
+    written = compare(pd.read_parquet(args.trials), Path(args.out), **_compare_options(args))
     for path in written.values():
         print(path)
     return 0
@@ -307,18 +313,121 @@ def _headline(files: Sequence[Path]) -> tuple[dict[str, float], str]:
     return metrics, summary.read_text(encoding="utf-8") if summary else ""
 
 
+def _log_analysis(
+    target: TrackingTarget,
+    files: Sequence[Path],
+    params: dict[str, Any],
+    config_hash: str | None,
+    out: Path,
+    headline: tuple[dict[str, float], str] | None = None,
+) -> str:
+    """Log ``files`` as the analysis run of ``target`` and write ``out``, the run's JSON record;
+    return the run id."""
+    import json
+
+    from tunebench.harness.tracking import log_analysis_run
+
+    metrics, description = headline if headline is not None else _headline(files)
+    run_id = log_analysis_run(target, files, params, metrics, description, config_hash)
+    out.write_text(json.dumps({"run_id": run_id, **target.__dict__}, indent=2))
+    return run_id
+
+
 def cmd_log_analysis(args: argparse.Namespace) -> int:
     import json
 
-    from tunebench.harness.tracking import TrackingTarget, log_analysis_run
+    from tunebench.harness.tracking import TrackingTarget
 
     target = TrackingTarget.read(Path(args.mlflow))
-    params = json.loads(args.params) if args.params else {}
     files = [Path(f) for f in args.files]
-    metrics, description = _headline(files)
-    run_id = log_analysis_run(target, files, params, metrics, description, args.config_hash)
-    Path(args.out).write_text(json.dumps({"run_id": run_id, **target.__dict__}, indent=2))
+    params = json.loads(args.params) if args.params else {}
+    run_id = _log_analysis(target, files, params, args.config_hash, Path(args.out))
     print(f"analysis run {run_id}: {len(args.files)} artifacts")
+    return 0
+
+
+class _AnalysisLogger:
+    """Logs the analysis run (:func:`_log_analysis`) from a process forked now, which imports
+    MLflow and opens the store while this one computes what it logs."""
+
+    def __init__(self, mlflow: Path, out: Path) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")  # before any thread of the analysis
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=self._work, args=(child, mlflow, out))
+        self._process.start()
+        child.close()
+
+    @staticmethod
+    def _work(conn: Any, mlflow: Path, out: Path) -> None:
+        import traceback
+
+        try:
+            from mlflow import MlflowClient
+
+            from tunebench.harness.tracking import TrackingTarget
+
+            target = TrackingTarget.read(mlflow)
+            MlflowClient(tracking_uri=target.tracking_uri)  # the store, opened once per process
+            job = conn.recv()
+            if job is not None:
+                conn.send(("done", _log_analysis(target, out=out, **job)))
+        except BaseException:
+            conn.send(("failed", traceback.format_exc()))
+
+    def log(self, **job: Any) -> str:
+        """Send the job (:func:`_log_analysis`'s arguments but ``target`` and ``out``); wait
+        for the run id."""
+        with contextlib.suppress(OSError):  # a child that failed has said why: read on
+            self._conn.send(job)
+        try:
+            status, value = self._conn.recv()
+        except EOFError:
+            status, value = "failed", "the MLflow process died"
+        self._process.join()
+        if status != "done":
+            raise RuntimeError(f"logging the analysis run to MLflow failed:\n{value}")
+        return value
+
+    def cancel(self) -> None:
+        """Stop the child without logging (the analysis failed)."""
+        with contextlib.suppress(OSError):
+            self._conn.send(None)
+        self._process.join()
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    import json
+
+    import pandas as pd  # before the fork: MLflow imports it too
+
+    if args.mlflow and not args.run_out:
+        raise ValueError("--mlflow needs --run-out FILE (where the analysis run id is recorded)")
+    logger = _AnalysisLogger(Path(args.mlflow), Path(args.run_out)) if args.mlflow else None
+    try:
+        from tunebench.report._pipeline import compare, plot, summarise
+
+        stats_dir, summary, html = Path(args.stats_out), Path(args.summary), Path(args.html)
+        written = compare(pd.read_parquet(args.trials), stats_dir, **_compare_options(args))
+        summarise(stats_dir, summary, html)
+        figures = plot(stats_dir, Path(args.figures_out), jobs=args.jobs)
+        files = [*written.values(), *figures.values(), summary, html]
+        for path in files:
+            print(path)
+        if logger is not None:
+            params = json.loads(args.params) if args.params else {}
+            run_id = logger.log(
+                files=files,
+                params=params,
+                config_hash=args.config_hash,
+                headline=_headline(files),
+            )
+            print(f"analysis run {run_id}: {len(files)} artifacts")
+    except BaseException:
+        if logger is not None:
+            logger.cancel()
+        raise
     return 0
 
 
@@ -333,6 +442,33 @@ class _VersionAction(argparse.Action):
 
         print(f"tunebench {__version__}")
         parser.exit()
+
+
+def _add_compare_options(p: argparse.ArgumentParser) -> None:
+    """The options of the comparison (``compare`` and ``analyse``): :func:`_compare_options`."""
+    p.add_argument("--budget", help="the budget to compare (required if the table holds several)")
+    p.add_argument("--alpha", type=float, default=0.05, help="the significance level")
+    p.add_argument(
+        "--correction",
+        choices=["holm", "bh", "by"],
+        default="holm",
+        help="multiple-comparison correction of the pairwise p-values",
+    )
+    p.add_argument(
+        "--baseline", default="random", help="the optimizer that scores 1 in the normalised scores"
+    )
+    p.add_argument(
+        "--block",
+        choices=["task", "task_seed"],
+        default="task",
+        help="the blocks of the Friedman test: each task, or each (task, seed) pair",
+    )
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
+    p.add_argument(
+        "--random-state", type=int, default=0, help="seed of the bootstraps and the density probes"
+    )
+    p.add_argument("--comparisons", help="JSON: model-comparison group -> tasks")
+    p.add_argument("--at", help="re-slice the studies at a spend: trials|epochs|seconds=N")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -421,31 +557,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="statistical comparison of optimizers")
     p.add_argument("trials", help="the aggregated trial table (Parquet)")
     p.add_argument("--out", required=True, help="the directory for the statistics files")
-    p.add_argument("--budget", help="the budget to compare (required if the table holds several)")
-    p.add_argument("--alpha", type=float, default=0.05, help="the significance level")
-    p.add_argument(
-        "--correction",
-        choices=["holm", "bh", "by"],
-        default="holm",
-        help="multiple-comparison correction of the pairwise p-values",
-    )
-    p.add_argument(
-        "--baseline", default="random", help="the optimizer that scores 1 in the normalised scores"
-    )
-    p.add_argument(
-        "--block",
-        choices=["task", "task_seed"],
-        default="task",
-        help="the blocks of the Friedman test: each task, or each (task, seed) pair",
-    )
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
-    p.add_argument(
-        "--random-state", type=int, default=0, help="seed of the bootstraps and the density probes"
-    )
-    p.add_argument("--comparisons", help="JSON: model-comparison group -> tasks")
+    _add_compare_options(p)
     p.add_argument("--jobs", type=int, default=1, help="worker threads")
-    p.add_argument("--at", help="re-slice the studies at a spend: trials|epochs|seconds=N")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "analyse",
+        help="compare, summarise, plot and log the analysis run to MLflow, in one process",
+    )
+    p.add_argument("trials", help="the aggregated trial table (Parquet)")
+    p.add_argument("--stats-out", required=True, help="the directory for the statistics files")
+    p.add_argument("--figures-out", required=True, help="the directory for the figures")
+    p.add_argument("--summary", required=True, help="the Markdown summary to write")
+    p.add_argument("--html", required=True, help="the summary as an HTML page, to write")
+    _add_compare_options(p)
+    p.add_argument(
+        "--jobs", type=int, default=1, help="threads of compare, processes drawing the figures"
+    )
+    p.add_argument("--mlflow", help="JSON file written by init-mlflow (default: no MLflow run)")
+    p.add_argument("--params", help="with --mlflow: JSON object of the analysis run's parameters")
+    p.add_argument("--config-hash", help=f"with --mlflow: {config_hash}")
+    p.add_argument("--run-out", help="with --mlflow: JSON file recording the run id")
+    p.set_defaults(func=cmd_analyse)
 
     p = sub.add_parser("summarise", help="the headline results in words (Markdown)")
     p.add_argument("stats", help="the directory written by compare")
