@@ -351,9 +351,11 @@ class _AnalysisLogger:
     MLflow and opens the store while this one computes what it logs."""
 
     def __init__(self, mlflow: Path, out: Path) -> None:
+        import gc
         import multiprocessing
 
         context = multiprocessing.get_context("fork")  # before any thread of the analysis
+        gc.freeze()  # no collection touches (and so copies) the pages both processes share
         self._conn, child = context.Pipe()
         self._process = context.Process(target=self._work, args=(child, mlflow, out))
         self._process.start()
@@ -602,7 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="figures from the comparison tables")
     p.add_argument("stats", help="the directory written by compare")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    p.add_argument("--jobs", type=int, default=1, help="processes drawing (this one included)")
     p.add_argument("--out", required=True, help="the directory for the figures")
     p.set_defaults(func=cmd_plot)
     return parser
