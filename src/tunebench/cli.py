@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -346,89 +346,111 @@ def cmd_log_analysis(args: argparse.Namespace) -> int:
     return 0
 
 
-class _AnalysisLogger:
-    """Logs the analysis run (:func:`_log_analysis`) from a process forked now, which imports
-    MLflow and opens the store while this one computes what it logs."""
+class _Standby:
+    """A process forked now that runs ``prepare()`` at once (imports, opening a store) while
+    this one goes on, then ``work(prepared, *args)`` with the ``args`` of :meth:`run`."""
 
-    def __init__(self, mlflow: Path, out: Path) -> None:
+    def __init__(self, what: str, prepare: Callable[[], Any], work: Callable[..., Any]) -> None:
         import gc
         import multiprocessing
 
+        self._what = what
         context = multiprocessing.get_context("fork")  # before any thread of the analysis
         gc.freeze()  # no collection touches (and so copies) the pages both processes share
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=self._work, args=(child, mlflow, out))
+        self._process = context.Process(target=self._serve, args=(child, prepare, work))
         self._process.start()
         child.close()
 
     @staticmethod
-    def _work(conn: Any, mlflow: Path, out: Path) -> None:
+    def _serve(conn: Any, prepare: Callable[[], Any], work: Callable[..., Any]) -> None:
         import traceback
 
         try:
-            from mlflow import MlflowClient
-
-            from tunebench.harness.tracking import TrackingTarget
-
-            target = TrackingTarget.read(mlflow)
-            MlflowClient(tracking_uri=target.tracking_uri)  # the store, opened once per process
-            job = conn.recv()
-            if job is not None:
-                conn.send(("done", _log_analysis(target, out=out, **job)))
+            prepared = prepare()
+            args = conn.recv()
+            if args is not None:
+                conn.send((True, work(prepared, *args)))
         except BaseException:
-            conn.send(("failed", traceback.format_exc()))
+            conn.send((False, traceback.format_exc()))
 
-    def log(self, **job: Any) -> str:
-        """Send the job (:func:`_log_analysis`'s arguments but ``target`` and ``out``); wait
-        for the run id."""
+    def run(self, *args: Any) -> Any:
+        """Hand ``args`` to ``work``; wait for what it returns (its error: RuntimeError)."""
         with contextlib.suppress(OSError):  # a child that failed has said why: read on
-            self._conn.send(job)
+            self._conn.send(args)
         try:
-            status, value = self._conn.recv()
+            done, value = self._conn.recv()
         except EOFError:
-            status, value = "failed", "the MLflow process died"
+            done, value = False, "the process died"
         self._process.join()
-        if status != "done":
-            raise RuntimeError(f"logging the analysis run to MLflow failed:\n{value}")
+        if not done:
+            raise RuntimeError(f"{self._what} failed:\n{value}")
         return value
 
     def cancel(self) -> None:
-        """Stop the child without logging (the analysis failed)."""
+        """Stop the process without its work (the analysis failed)."""
         with contextlib.suppress(OSError):
             self._conn.send(None)
         self._process.join()
 
 
+def _open_store(mlflow: Path) -> TrackingTarget:
+    """The target of ``mlflow`` (init-mlflow's file), its store opened (MLflow caches it)."""
+    from mlflow import MlflowClient
+
+    from tunebench.harness.tracking import TrackingTarget
+
+    target = TrackingTarget.read(mlflow)
+    MlflowClient(tracking_uri=target.tracking_uri)
+    return target
+
+
+def _import_plots() -> None:
+    import tunebench.plots  # noqa: F401  (matplotlib and seaborn)
+
+
+def _plot(_: None, stats_dir: Path, fig_dir: Path, jobs: int) -> dict[str, Path]:
+    from tunebench.report._pipeline import plot
+
+    return plot(stats_dir, fig_dir, jobs=jobs)
+
+
 def cmd_analyse(args: argparse.Namespace) -> int:
+    """The statistics, the summary, the figures and the MLflow run, each file as its own
+    command writes it. Three processes share the work: the MLflow one, forked once pandas is
+    imported, imports MLflow and opens the store; the drawing one, forked once SciPy is
+    imported, imports matplotlib; meanwhile this one computes the statistics."""
+    import functools
     import json
 
     import pandas as pd  # before the fork: MLflow imports it too
 
     if args.mlflow and not args.run_out:
         raise ValueError("--mlflow needs --run-out FILE (where the analysis run id is recorded)")
-    logger = _AnalysisLogger(Path(args.mlflow), Path(args.run_out)) if args.mlflow else None
+    standing: list[_Standby] = []
     try:
-        from tunebench.report._pipeline import compare, plot, summarise
+        if args.mlflow:
+            prepare = functools.partial(_open_store, Path(args.mlflow))
+            standing.append(_Standby("logging the analysis run to MLflow", prepare, _log_analysis))
+        from tunebench.report._pipeline import compare, summarise
 
+        drawer = _Standby("drawing the figures", _import_plots, _plot)
+        standing.append(drawer)
         stats_dir, summary, html = Path(args.stats_out), Path(args.summary), Path(args.html)
         written = compare(pd.read_parquet(args.trials), stats_dir, **_compare_options(args))
         summarise(stats_dir, summary, html)
-        figures = plot(stats_dir, Path(args.figures_out), jobs=args.jobs)
+        figures = drawer.run(stats_dir, Path(args.figures_out), args.jobs)
         files = [*written.values(), *figures.values(), summary, html]
         for path in files:
             print(path)
-        if logger is not None:
+        if args.mlflow:
             params = json.loads(args.params) if args.params else {}
-            run_id = logger.log(
-                files=files,
-                params=params,
-                config_hash=args.config_hash,
-                headline=_headline(files),
-            )
+            headline = _headline(files)
+            run_id = standing[0].run(files, params, args.config_hash, Path(args.run_out), headline)
             print(f"analysis run {run_id}: {len(files)} artifacts")
     except BaseException:
-        if logger is not None:
-            logger.cancel()
+        for process in standing:
+            process.cancel()
         raise
     return 0
 
