@@ -395,7 +395,8 @@ class _Standby:
 
 
 def _open_store(mlflow: Path) -> TrackingTarget:
-    """The target of ``mlflow`` (init-mlflow's file), its store opened (MLflow caches it)."""
+    """The target of ``mlflow`` (init-mlflow's file), its store opened: MLflow keeps it for the
+    process's later clients."""
     from mlflow import MlflowClient
 
     from tunebench.harness.tracking import TrackingTarget
@@ -427,15 +428,14 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
     if args.mlflow and not args.run_out:
         raise ValueError("--mlflow needs --run-out FILE (where the analysis run id is recorded)")
-    standing: list[_Standby] = []
+    logger = drawer = None
     try:
         if args.mlflow:
             prepare = functools.partial(_open_store, Path(args.mlflow))
-            standing.append(_Standby("logging the analysis run to MLflow", prepare, _log_analysis))
+            logger = _Standby("logging the analysis run to MLflow", prepare, _log_analysis)
         from tunebench.report._pipeline import compare, summarise
 
         drawer = _Standby("drawing the figures", _import_plots, _plot)
-        standing.append(drawer)
         stats_dir, summary, html = Path(args.stats_out), Path(args.summary), Path(args.html)
         written = compare(pd.read_parquet(args.trials), stats_dir, **_compare_options(args))
         summarise(stats_dir, summary, html)
@@ -443,14 +443,15 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         files = [*written.values(), *figures.values(), summary, html]
         for path in files:
             print(path)
-        if args.mlflow:
+        if logger is not None:
             params = json.loads(args.params) if args.params else {}
             headline = _headline(files)
-            run_id = standing[0].run(files, params, args.config_hash, Path(args.run_out), headline)
+            run_id = logger.run(files, params, args.config_hash, Path(args.run_out), headline)
             print(f"analysis run {run_id}: {len(files)} artifacts")
     except BaseException:
-        for process in standing:
-            process.cancel()
+        for process in (logger, drawer):
+            if process is not None:
+                process.cancel()
         raise
     return 0
 
