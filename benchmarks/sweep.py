@@ -11,7 +11,7 @@ The sweep: 5 synthetic functions (branin, hartmann6, rosenbrock in 2, 5 and 8 di
     imports and loops; nothing recorded);
 (b) ``snakemake --cores 1`` and (c) ``--cores 2`` in fresh results directories, up to the
     aggregated trial table with every trial in the default MLflow store (``--omit-from
-    compare_optimizers``: the tuning jobs, the aggregate and the MLflow jobs); then the analysis
+    analyse``: the tuning jobs, the aggregate and the MLflow jobs); then the analysis
     and the report of the same sweep, timed apart.
 
 Prints (b) ÷ (a), (b) ÷ (c), the per-study fixed cost (a study's wall time minus its tuning
@@ -125,7 +125,7 @@ def snakemake(work: Path, *args: str) -> float:
 
 def tuning_run(work: Path, cores: int) -> dict[str, float]:
     """Run the sweep up to the trial table and MLflow; the breakdown of where the time went."""
-    wall = snakemake(work, "--cores", str(cores), "--omit-from", "compare_optimizers")
+    wall = snakemake(work, "--cores", str(cores), "--omit-from", "analyse")
     results = work / "results"
     jobs = {}
     for tsv in (results / "benchmarks").rglob("*.tsv"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import signal
@@ -16,10 +17,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
 from tests.helpers.studies import branin_cell
+from tests.helpers.trials import make_trials
 from tunebench.cli import build_parser
 from tunebench.core.matrix import StudyCell, StudyChunk
+from tunebench.core.outputs import FIGURE_FILES, STATS_FILES
 
 CELL = branin_cell("cli")
 
@@ -228,3 +232,69 @@ def test_the_aggregate_is_what_pandas_concat_makes_of_the_study_tables(tmp_path:
     assert code == 0
     expected = pd.concat([tables["a"], tables["b"]], ignore_index=True)
     pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
+
+
+@pytest.fixture(scope="module")
+def analysis_project(tmp_path_factory) -> Path:
+    """A results folder with a trial table and a new MLflow store (init-mlflow)."""
+    results = tmp_path_factory.mktemp("analysis") / "results"
+    results.mkdir()
+    make_trials(n_tasks=2, optimizers=("random", "tpe"), n_seeds=3).to_parquet(
+        results / "trials.parquet"
+    )
+    init = [sys.executable, "-m", "tunebench.cli", "init-mlflow", "--name", "analyse"]
+    done = subprocess.run(
+        [*init, "--results", str(results), "--out", str(results / "experiment.json")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return results
+
+
+def _analyse(results: Path, out: str, *options: str) -> subprocess.CompletedProcess:
+    work = results / out
+    command = [
+        sys.executable, "-m", "tunebench.cli", "analyse", str(results / "trials.parquet"),
+        "--stats-out", str(work / "stats"), "--figures-out", str(work / "figures"),
+        "--summary", str(work / "summary.md"), "--html", str(work / "summary.html"),
+        "--baseline", "random", "--n-boot", "50", "--mlflow", str(results / "experiment.json"),
+        "--run-out", str(work / "run.json"), *options,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def _analysis_runs(results: Path) -> list[Any]:
+    client = MlflowClient(f"sqlite:///{results / 'mlflow' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("analyse")
+    runs = client.search_runs([experiment.experiment_id])
+    return [r for r in runs if r.data.tags.get("tunebench.role") == "analysis"]
+
+
+def test_analyse_writes_every_output_and_logs_them_as_the_analysis_run(analysis_project):
+    results = analysis_project
+    done = _analyse(results, "ok", "--jobs", "2", "--params", '{"alpha": 0.05}')
+    assert done.returncode == 0, done.stderr
+    work = results / "ok"
+    names = [f"stats/{n}" for n in STATS_FILES] + [f"figures/{n}" for n in FIGURE_FILES]
+    assert all((work / name).stat().st_size > 0 for name in [*names, "summary.html"])
+    (run,) = _analysis_runs(results)
+    assert json.loads((work / "run.json").read_text())["run_id"] == run.info.run_id
+    assert run.info.status == "FINISHED" and run.data.params == {"alpha": "0.05"}
+    assert set(run.data.metrics) >= {"mean_rank.random", "mean_rank.tpe"}
+    assert run.data.tags["mlflow.note.content"] == (work / "summary.md").read_text()
+    client = MlflowClient(f"sqlite:///{results / 'mlflow' / 'mlflow.db'}")
+    logged = {
+        f.path for d in ("stats", "figures") for f in client.list_artifacts(run.info.run_id, d)
+    }
+    assert logged == set(names) | {"stats/summary.md", "stats/summary.html"}
+
+
+def test_a_failed_analysis_is_one_line_and_logs_no_run(analysis_project):
+    results = analysis_project
+    before = len(_analysis_runs(results))
+    done = _analyse(results, "bad", "--budget", "t99")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "tunebench analyse: error: budget 't99' not in the trial table; budgets present: ['t10']"
+    ]
+    assert len(_analysis_runs(results)) == before and not (results / "bad" / "run.json").exists()

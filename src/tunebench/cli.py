@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tunebench.harness.tracking import TrackingTarget
 
 __all__ = ["main"]
 
@@ -234,28 +238,30 @@ def _parse_at(text: str | None) -> tuple[str, float] | None:
         raise SystemExit(f"tunebench compare: --at must be CURRENCY=LIMIT, got {text!r}") from None
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
+def _compare_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`tunebench.report.compare` given on the command line."""
     import json
 
+    return {
+        "budget": args.budget,
+        "alpha": args.alpha,
+        "correction": args.correction,
+        "baseline": args.baseline,
+        "block": args.block,
+        "n_boot": args.n_boot,
+        "random_state": args.random_state,
+        "comparisons": json.loads(args.comparisons) if args.comparisons else None,
+        "jobs": args.jobs,
+        "at": _parse_at(args.at),
+    }
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from tunebench.report._pipeline import compare
 
-    trials = pd.read_parquet(args.trials)
-    written = compare(
-        trials,
-        Path(args.out),
-        budget=args.budget,
-        alpha=args.alpha,
-        correction=args.correction,
-        baseline=args.baseline,
-        block=args.block,
-        n_boot=args.n_boot,
-        random_state=args.random_state,
-        comparisons=json.loads(args.comparisons) if args.comparisons else None,
-        jobs=args.jobs,
-        at=_parse_at(args.at),
-    )
+    written = compare(pd.read_parquet(args.trials), Path(args.out), **_compare_options(args))
     for path in written.values():
         print(path)
     return 0
@@ -308,18 +314,150 @@ def _headline(files: Sequence[Path]) -> tuple[dict[str, float], str]:
     return metrics, summary.read_text(encoding="utf-8") if summary else ""
 
 
+def _log_analysis(
+    target: TrackingTarget,
+    files: Sequence[Path],
+    params: dict[str, Any],
+    config_hash: str | None,
+    out: Path,
+    headline: tuple[dict[str, float], str] | None = None,
+) -> str:
+    """Log ``files`` as the analysis run of ``target`` and write ``out``, the run's JSON record;
+    return the run id."""
+    import json
+
+    from tunebench.harness.tracking import log_analysis_run
+
+    metrics, description = headline if headline is not None else _headline(files)
+    run_id = log_analysis_run(target, files, params, metrics, description, config_hash)
+    out.write_text(json.dumps({"run_id": run_id, **target.__dict__}, indent=2))
+    return run_id
+
+
 def cmd_log_analysis(args: argparse.Namespace) -> int:
     import json
 
-    from tunebench.harness.tracking import TrackingTarget, log_analysis_run
+    from tunebench.harness.tracking import TrackingTarget
 
     target = TrackingTarget.read(Path(args.mlflow))
-    params = json.loads(args.params) if args.params else {}
     files = [Path(f) for f in args.files]
-    metrics, description = _headline(files)
-    run_id = log_analysis_run(target, files, params, metrics, description, args.config_hash)
-    Path(args.out).write_text(json.dumps({"run_id": run_id, **target.__dict__}, indent=2))
+    params = json.loads(args.params) if args.params else {}
+    run_id = _log_analysis(target, files, params, args.config_hash, Path(args.out))
     print(f"analysis run {run_id}: {len(args.files)} artifacts")
+    return 0
+
+
+class _Standby:
+    """A process forked now that runs ``prepare()`` at once (imports, opening a store) while
+    this one goes on, then ``work(prepared, *args)`` with the ``args`` of :meth:`run`."""
+
+    def __init__(self, what: str, prepare: Callable[[], Any], work: Callable[..., Any]) -> None:
+        import gc
+        import multiprocessing
+
+        self._what = what
+        context = multiprocessing.get_context("fork")  # before any thread of the analysis
+        gc.freeze()  # no collection touches (and so copies) the pages both processes share
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=self._serve, args=(child, prepare, work))
+        self._process.start()
+        child.close()
+
+    @staticmethod
+    def _serve(conn: Any, prepare: Callable[[], Any], work: Callable[..., Any]) -> None:
+        import traceback
+
+        try:
+            prepared = prepare()
+            args = conn.recv()
+            if args is not None:
+                conn.send((True, work(prepared, *args)))
+        except BaseException:
+            conn.send((False, traceback.format_exc()))
+
+    def run(self, *args: Any) -> Any:
+        """Hand ``args`` to ``work``; wait for what it returns (its error: RuntimeError)."""
+        with contextlib.suppress(OSError):  # a child that failed has said why: read on
+            self._conn.send(args)
+        try:
+            done, value = self._conn.recv()
+        except EOFError:
+            done, value = False, "the process died"
+        self._process.join()
+        if not done:
+            raise RuntimeError(f"{self._what} failed:\n{value}")
+        return value
+
+    def cancel(self) -> None:
+        """Stop the process without its work (the analysis failed)."""
+        with contextlib.suppress(OSError):
+            self._conn.send(None)
+        self._process.join()
+
+
+def _open_store(mlflow: Path) -> TrackingTarget:
+    """The target of ``mlflow`` (init-mlflow's file), its store opened: MLflow keeps it for the
+    process's later clients."""
+    from mlflow import MlflowClient
+
+    from tunebench.harness.tracking import TrackingTarget
+
+    target = TrackingTarget.read(mlflow)
+    MlflowClient(tracking_uri=target.tracking_uri)
+    return target
+
+
+def _import_plots() -> None:
+    import tunebench.plots  # noqa: F401  (matplotlib and seaborn)
+
+
+def _plot(_: None, stats_dir: Path, fig_dir: Path, jobs: int) -> dict[str, Path]:
+    from tunebench.report._pipeline import plot
+
+    return plot(stats_dir, fig_dir, jobs=jobs)
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    """The statistics, the summary, the figures and the MLflow run, each file as its own
+    command writes it. The drawing process, forked once SciPy is imported, imports matplotlib
+    while this one computes the statistics; where the run goes through MLflow's client (not
+    :func:`~tunebench.harness.tracking.writes_directly`), a process forked once pandas is
+    imported imports MLflow and opens the store meanwhile too."""
+    import functools
+    import json
+
+    import pandas as pd  # before the fork: MLflow imports it too
+
+    from tunebench.harness.tracking import TrackingTarget, writes_directly
+
+    if args.mlflow and not args.run_out:
+        raise ValueError("--mlflow needs --run-out FILE (where the analysis run id is recorded)")
+    target = TrackingTarget.read(Path(args.mlflow)) if args.mlflow else None
+    logger = drawer = None
+    try:
+        if target is not None and not writes_directly(target.tracking_uri):
+            prepare = functools.partial(_open_store, Path(args.mlflow))
+            logger = _Standby("logging the analysis run to MLflow", prepare, _log_analysis)
+        from tunebench.report._pipeline import compare, summarise
+
+        drawer = _Standby("drawing the figures", _import_plots, _plot)
+        stats_dir, summary, html = Path(args.stats_out), Path(args.summary), Path(args.html)
+        written = compare(pd.read_parquet(args.trials), stats_dir, **_compare_options(args))
+        summarise(stats_dir, summary, html)
+        figures = drawer.run(stats_dir, Path(args.figures_out), args.jobs)
+        files = [*written.values(), *figures.values(), summary, html]
+        for path in files:
+            print(path)
+        if target is not None:
+            params = json.loads(args.params) if args.params else {}
+            logged = (files, params, args.config_hash, Path(args.run_out), _headline(files))
+            run_id = logger.run(*logged) if logger else _log_analysis(target, *logged)
+            print(f"analysis run {run_id}: {len(files)} artifacts")
+    except BaseException:
+        for process in (logger, drawer):
+            if process is not None:
+                process.cancel()
+        raise
     return 0
 
 
@@ -334,6 +472,33 @@ class _VersionAction(argparse.Action):
 
         print(f"tunebench {__version__}")
         parser.exit()
+
+
+def _add_compare_options(p: argparse.ArgumentParser) -> None:
+    """The options of the comparison (``compare`` and ``analyse``): :func:`_compare_options`."""
+    p.add_argument("--budget", help="the budget to compare (required if the table holds several)")
+    p.add_argument("--alpha", type=float, default=0.05, help="the significance level")
+    p.add_argument(
+        "--correction",
+        choices=["holm", "bh", "by"],
+        default="holm",
+        help="multiple-comparison correction of the pairwise p-values",
+    )
+    p.add_argument(
+        "--baseline", default="random", help="the optimizer that scores 1 in the normalised scores"
+    )
+    p.add_argument(
+        "--block",
+        choices=["task", "task_seed"],
+        default="task",
+        help="the blocks of the Friedman test: each task, or each (task, seed) pair",
+    )
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
+    p.add_argument(
+        "--random-state", type=int, default=0, help="seed of the bootstraps and the density probes"
+    )
+    p.add_argument("--comparisons", help="JSON: model-comparison group -> tasks")
+    p.add_argument("--at", help="re-slice the studies at a spend: trials|epochs|seconds=N")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -422,31 +587,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="statistical comparison of optimizers")
     p.add_argument("trials", help="the aggregated trial table (Parquet)")
     p.add_argument("--out", required=True, help="the directory for the statistics files")
-    p.add_argument("--budget", help="the budget to compare (required if the table holds several)")
-    p.add_argument("--alpha", type=float, default=0.05, help="the significance level")
-    p.add_argument(
-        "--correction",
-        choices=["holm", "bh", "by"],
-        default="holm",
-        help="multiple-comparison correction of the pairwise p-values",
-    )
-    p.add_argument(
-        "--baseline", default="random", help="the optimizer that scores 1 in the normalised scores"
-    )
-    p.add_argument(
-        "--block",
-        choices=["task", "task_seed"],
-        default="task",
-        help="the blocks of the Friedman test: each task, or each (task, seed) pair",
-    )
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
-    p.add_argument(
-        "--random-state", type=int, default=0, help="seed of the bootstraps and the density probes"
-    )
-    p.add_argument("--comparisons", help="JSON: model-comparison group -> tasks")
+    _add_compare_options(p)
     p.add_argument("--jobs", type=int, default=1, help="worker threads")
-    p.add_argument("--at", help="re-slice the studies at a spend: trials|epochs|seconds=N")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "analyse",
+        help="compare, summarise, plot and log the analysis run to MLflow, in one process",
+    )
+    p.add_argument("trials", help="the aggregated trial table (Parquet)")
+    p.add_argument("--stats-out", required=True, help="the directory for the statistics files")
+    p.add_argument("--figures-out", required=True, help="the directory for the figures")
+    p.add_argument("--summary", required=True, help="the Markdown summary to write")
+    p.add_argument("--html", required=True, help="the summary as an HTML page, to write")
+    _add_compare_options(p)
+    p.add_argument(
+        "--jobs", type=int, default=1, help="threads of compare, processes drawing the figures"
+    )
+    p.add_argument("--mlflow", help="JSON file written by init-mlflow (default: no MLflow run)")
+    p.add_argument("--params", help="with --mlflow: JSON object of the analysis run's parameters")
+    p.add_argument("--config-hash", help=f"with --mlflow: {config_hash}")
+    p.add_argument("--run-out", help="with --mlflow: JSON file recording the run id")
+    p.set_defaults(func=cmd_analyse)
 
     p = sub.add_parser("summarise", help="the headline results in words (Markdown)")
     p.add_argument("stats", help="the directory written by compare")
@@ -470,7 +632,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="figures from the comparison tables")
     p.add_argument("stats", help="the directory written by compare")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    p.add_argument("--jobs", type=int, default=1, help="processes drawing (this one included)")
     p.add_argument("--out", required=True, help="the directory for the figures")
     p.set_defaults(func=cmd_plot)
     return parser

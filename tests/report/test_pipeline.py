@@ -134,6 +134,13 @@ def test_plot_writes_every_figure(fig_dir):
         assert len(data) > 8_000, name
 
 
+def test_the_figure_workers_draw_what_one_process_draws(stats_dir, fig_dir, tmp_path):
+    alone = report.plot(stats_dir[0], tmp_path, jobs=1)
+    shared = fig_dir[1]
+    different = [k for k, path in alone.items() if path.read_bytes() != shared[k].read_bytes()]
+    assert not different
+
+
 def test_summary_reads_like_an_appendix(stats_dir, tmp_path):
     out, _ = stats_dir
     path = report.summarise(out, tmp_path / "summary.md")

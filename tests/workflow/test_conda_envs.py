@@ -76,7 +76,7 @@ def test_every_rule_uses_an_existing_env_file_of_the_checkout(loaded) -> None:
     assert {Path(p).parent for p in envs} == {work / "envs"}
     used = {Path(p).stem for p in envs}
     assert used == set(FRAMEWORKS) - NOT_HOSTING | {"analysis"}
-    assert "log_analysis" in envs[str(work / "envs" / "analysis.yaml")]["rules"]
+    assert "analyse" in envs[str(work / "envs" / "analysis.yaml")]["rules"]
 
 
 @pytest.mark.parametrize("name", sorted(set(ENV_FILES) - NOT_HOSTING))

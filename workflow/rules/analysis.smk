@@ -18,11 +18,16 @@ rule aggregate_trials:
         " --curves-out {output.curves} > {log} 2>&1"
 
 
-rule compare_optimizers:
+# One job for the whole analysis: the statistics, the summary, the figures (drawn by {threads}
+# processes) and the analysis run in MLflow (logged by a process that imports MLflow while the
+# statistics are computed), so that pandas, SciPy and matplotlib are imported once.
+rule analyse:
     input:
-        "results/trials.parquet",
+        trials="results/trials.parquet",
+        mlflow="results/mlflow/experiment.json",
+        runs=logged_runs(),
     output:
-        [
+        stats=[
             report(
                 f"results/stats/{name}",
                 caption="../report/stats.rst",
@@ -30,31 +35,7 @@ rule compare_optimizers:
             )
             for name in STATS_FILES
         ],
-    log:
-        "results/logs/compare_optimizers.log",
-    benchmark:
-        "results/benchmarks/compare_optimizers.tsv"
-    conda:
-        "../../envs/analysis.yaml"
-    threads: 4
-    params:
-        budget=PRIMARY_BUDGET,
-        at=PRIMARY_AT,
-        analysis=config["analysis"],
-        comparisons=json.dumps(config["comparisons"]),
-    shell:
-        "tunebench compare {input} --out results/stats --budget {params.budget:q} --at={params.at:q}"
-        " --alpha {params.analysis[alpha]} --correction {params.analysis[correction]}"
-        " --baseline {params.analysis[baseline]:q} --block {params.analysis[block]}"
-        " --n-boot {params.analysis[n_boot]} --random-state {params.analysis[random_state]}"
-        " --comparisons {params.comparisons:q} --jobs {threads} > {log} 2>&1"
-
-
-rule plot_comparison:
-    input:
-        rules.compare_optimizers.output,
-    output:
-        [
+        figures=[
             report(
                 f"results/figures/{name}",
                 caption=f"../report/{FIGURE_CAPTIONS[name]}",
@@ -63,55 +44,26 @@ rule plot_comparison:
             )
             for name in FIGURE_FILES
         ],
-    log:
-        "results/logs/plot_comparison.log",
-    benchmark:
-        "results/benchmarks/plot_comparison.tsv"
-    conda:
-        "../../envs/analysis.yaml"
-    threads: 4
-    shell:
-        "tunebench plot results/stats --out results/figures --jobs {threads} > {log} 2>&1"
-
-
-rule summarise_comparison:
-    input:
-        rules.compare_optimizers.output,
-    output:
         markdown=f"results/{SUMMARY_FILE}",
         html=report(
             f"results/{SUMMARY_HTML}",
             caption="../report/summary.rst",
             category=report_category("Summary"),
         ),
+        run="results/mlflow/analysis_run.json",
     log:
-        "results/logs/summarise_comparison.log",
+        "results/logs/analyse.log",
     benchmark:
-        "results/benchmarks/summarise_comparison.tsv"
+        "results/benchmarks/analyse.tsv"
     conda:
         "../../envs/analysis.yaml"
-    shell:
-        "tunebench summarise results/stats --out {output.markdown} --html {output.html}"
-        " > {log} 2>&1"
-
-
-rule log_analysis:
-    input:
-        mlflow="results/mlflow/experiment.json",
-        runs=logged_runs(),
-        stats=rules.compare_optimizers.output,
-        figures=rules.plot_comparison.output,
-        summary=rules.summarise_comparison.output,
-    output:
-        "results/mlflow/analysis_run.json",
-    log:
-        "results/logs/log_analysis.log",
-    benchmark:
-        "results/benchmarks/log_analysis.tsv"
-    conda:
-        "../../envs/analysis.yaml"
+    threads: 4
     params:
-        analysis=json.dumps(
+        budget=PRIMARY_BUDGET,
+        at=PRIMARY_AT,
+        analysis=config["analysis"],
+        comparisons=json.dumps(config["comparisons"]),
+        run=json.dumps(
             {
                 **config["analysis"],
                 "primary_budget": PRIMARY_BUDGET,
@@ -120,6 +72,12 @@ rule log_analysis:
         ),
         config_hash=CONFIG_HASH,
     shell:
-        "tunebench log-analysis {input.stats} {input.figures} {input.summary}"
-        " --mlflow {input.mlflow} --params {params.analysis:q}"
-        " --config-hash {params.config_hash} --out {output} > {log} 2>&1"
+        "tunebench analyse {input.trials} --stats-out results/stats --figures-out results/figures"
+        " --summary {output.markdown} --html {output.html}"
+        " --budget {params.budget:q} --at={params.at:q}"
+        " --alpha {params.analysis[alpha]} --correction {params.analysis[correction]}"
+        " --baseline {params.analysis[baseline]:q} --block {params.analysis[block]}"
+        " --n-boot {params.analysis[n_boot]} --random-state {params.analysis[random_state]}"
+        " --comparisons {params.comparisons:q} --jobs {threads}"
+        " --mlflow {input.mlflow} --params {params.run:q} --config-hash {params.config_hash}"
+        " --run-out {output.run} > {log} 2>&1"

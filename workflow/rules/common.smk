@@ -2,8 +2,6 @@ import json
 import os
 import shlex
 
-from snakemake.utils import validate
-
 from tunebench.core.config import ConfigError, config_hash, load_config, validate_config
 from tunebench.tasks.suites import expand_suites
 from tunebench.core.matrix import chunk_cells, expand_matrix, group_chunks, matrix_axes
@@ -23,12 +21,14 @@ try:
         load_config(_configfile)
     # Suites become ordinary tasks here, before anything reads the config.
     _expanded = expand_suites(config)
+    # Validated against workflow/schemas/config.schema.yaml, with its defaults filled in (what
+    # Snakemake's validate() does, without parsing the schema a second time).
+    _validated = validate_config(_expanded)
     config.clear()
-    config.update(_expanded)
-    CONFIG_HASH = config_hash(validate_config(config))
+    config.update(_validated)
+    CONFIG_HASH = config_hash(_validated)
 except ConfigError as error:
     raise SystemExit(f"tunebench: invalid config: {error}")
-validate(config, schema="../schemas/config.schema.yaml")
 
 # The conda envs (envs/*.yaml) install this checkout: pip expands TUNEBENCH_ROOT in their pip
 # section. The workflow sets it (the user need not), for the conda runs it starts.

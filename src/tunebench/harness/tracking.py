@@ -54,6 +54,7 @@ __all__ = [
     "project_tags",
     "redacted",
     "step_metrics",
+    "writes_directly",
 ]
 
 EXPERIMENT_NOTE = (
@@ -301,6 +302,12 @@ def log_analysis_run(
         client.log_artifact(run_id, str(path), artifact_path=folder)
     client.set_terminated(run_id, status="FINISHED")
     return run_id
+
+
+def writes_directly(tracking_uri: str) -> bool:
+    """Whether finished studies and the analysis run are written straight into the store
+    (:func:`~tunebench.harness._sqlite_runs.direct_store`), without importing MLflow."""
+    return direct_store(tracking_uri) is not None
 
 
 def step_metrics(

@@ -350,10 +350,16 @@ def _figure_makers(src: Path) -> dict[str, Callable[[Path], Path]]:
     }
 
 
-def _draw(stats_dir: str, fig_dir: str, names: Sequence[str]) -> dict[str, str]:
-    """Draw the figures ``names`` (file names); a worker of :func:`plot`."""
-    makers = _figure_makers(Path(stats_dir))
-    return {stem(n): str(makers[stem(n)](Path(fig_dir) / n)) for n in names}
+def _draw_shared(makers: Mapping[str, Callable[[Path], Path]], dst: Path, next_index: Any) -> None:
+    """Draw figures of :data:`FIGURE_FILES` until none is left, each taking the next index from
+    the shared counter ``next_index`` (a worker of :func:`plot`, and the parent itself)."""
+    while True:
+        with next_index.get_lock():
+            i = next_index.value
+            next_index.value += 1
+        if i >= len(FIGURE_FILES):
+            return
+        makers[stem(FIGURE_FILES[i])](dst / FIGURE_FILES[i])
 
 
 def plot(
@@ -368,27 +374,46 @@ def plot(
     Args:
         stats_dir: Directory written by :func:`compare`.
         fig_dir: Directory for the PNGs (created).
-        jobs: Worker processes (spawned, each drawing a share of the figures); 1 draws here.
+        jobs: Processes drawing: this one and ``jobs - 1`` forked from it once the tables are
+            read and matplotlib is imported (so a worker pays neither), each taking the next
+            figure not yet taken.
 
     Returns:
         Figure stem (``"cd_diagram"``, ...) → path, in the order of ``FIGURE_FILES``.
+
+    Raises:
+        RuntimeError: A worker failed (its traceback is on stderr).
     """
-    src, dst = str(stats_dir), str(fig_dir)
-    Path(dst).mkdir(parents=True, exist_ok=True)
+    dst = Path(fig_dir)
+    dst.mkdir(parents=True, exist_ok=True)
+    makers = _figure_makers(Path(stats_dir))
     jobs = max(1, min(jobs, len(FIGURE_FILES)))
     if jobs == 1:
-        done = _draw(src, dst, FIGURE_FILES)
+        for name in FIGURE_FILES:
+            makers[stem(name)](dst / name)
     else:
+        import gc
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
-        shares = [list(FIGURE_FILES[i::jobs]) for i in range(jobs)]
-        context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            done = {}
-            for part in pool.map(_draw, [src] * jobs, [dst] * jobs, shares):
-                done.update(part)
-    return {stem(n): Path(done[stem(n)]) for n in FIGURE_FILES}
+        context = multiprocessing.get_context("fork")
+        gc.freeze()  # no collection touches (and so copies) the pages the workers share
+        next_index = context.Value("i", 0)
+        workers = [
+            context.Process(target=_draw_shared, args=(makers, dst, next_index))
+            for _ in range(jobs - 1)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            _draw_shared(makers, dst, next_index)
+        finally:
+            for worker in workers:
+                worker.join()
+            gc.unfreeze()
+        failed = sum(worker.exitcode != 0 for worker in workers)
+        if failed:
+            raise RuntimeError(f"{failed} figure worker(s) failed (traceback above)")
+    return {stem(n): dst / n for n in FIGURE_FILES}
 
 
 def summarise(
