@@ -19,8 +19,9 @@ rule aggregate_trials:
 
 
 # One job for the whole analysis: the statistics, the summary, the figures (drawn by {threads}
-# processes) and the analysis run in MLflow (logged by a process that imports MLflow while the
-# statistics are computed), so that pandas, SciPy and matplotlib are imported once.
+# processes) and the analysis run in MLflow (written straight into a known SQLite store, else
+# logged by a process that imports MLflow while the statistics are computed), so that pandas,
+# SciPy and matplotlib are imported once.
 rule analyse:
     input:
         trials="results/trials.parquet",
