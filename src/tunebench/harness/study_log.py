@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 MARKER = "mlflow_run.json"
+ARTIFACTS = ("study.json", "trials.parquet")  # of a study's run
 # Task kinds whose trials take long enough (seconds) that a child run each (~40 ms) is cheap.
 NESTED_KINDS = frozenset({"sklearn", "torch"})
 
@@ -183,6 +184,12 @@ def _mark(study_dir: Path, target: TrackingTarget, run_id: str) -> dict[str, Any
     return marker
 
 
+def _complete(study_dir: Path, marker: dict[str, Any]) -> None:
+    """Mark the study's run as logged, with the digest of the trial table it holds."""
+    marker.update(complete=True, digest=trials_digest(study_dir))
+    write_json(study_dir / MARKER, marker)
+
+
 def _run_name(cell: Mapping[str, Any]) -> str:
     return f"{cell['task']}/{cell['optimizer']}/{cell['budget']}/seed{cell['seed']}"
 
@@ -215,10 +222,9 @@ def _log_direct(
         ],
         start_ms=int(timings["started"] * 1000),
         end_ms=int(timings["finished"] * 1000),
-        artifacts={name: study_dir / name for name in ("study.json", "trials.parquet")},
+        artifacts={name: study_dir / name for name in ARTIFACTS},
     )
-    marker.update(complete=True, digest=trials_digest(study_dir))
-    write_json(study_dir / MARKER, marker)
+    _complete(study_dir, marker)
     return run_id
 
 
@@ -251,9 +257,8 @@ def _log_client(
     tracker.log_trial_steps(rows, best_only=mode == "nested")
     tracker.finish_study(
         _summary_metrics(summary),
-        artifacts=[study_dir / "study.json", study_dir / "trials.parquet"],
+        artifacts=[study_dir / name for name in ARTIFACTS],
         end_time_ms=int(timings["finished"] * 1000),
     )
-    marker.update(complete=True, digest=trials_digest(study_dir))
-    write_json(study_dir / MARKER, marker)
+    _complete(study_dir, marker)
     return run_id
