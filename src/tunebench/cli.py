@@ -324,13 +324,12 @@ def _log_analysis(
 ) -> str:
     """Log ``files`` as the analysis run of ``target`` and write ``out``, the run's JSON record;
     return the run id."""
-    import json
-
+    from tunebench.core.files import write_json
     from tunebench.harness.tracking import log_analysis_run
 
     metrics, description = headline if headline is not None else _headline(files)
     run_id = log_analysis_run(target, files, params, metrics, description, config_hash)
-    out.write_text(json.dumps({"run_id": run_id, **target.__dict__}, indent=2))
+    write_json(out, {"run_id": run_id, **target.__dict__}, indent=2)
     return run_id
 
 
