@@ -394,14 +394,10 @@ class _Standby:
         self._process.join()
 
 
-def _open_store(mlflow: Path) -> TrackingTarget:
-    """The target of ``mlflow`` (init-mlflow's file), its store opened: MLflow keeps it for the
-    process's later clients."""
+def _open_store(target: TrackingTarget) -> TrackingTarget:
+    """``target``, its store opened: MLflow keeps it for the process's later clients."""
     from mlflow import MlflowClient
 
-    from tunebench.harness.tracking import TrackingTarget
-
-    target = TrackingTarget.read(mlflow)
     MlflowClient(tracking_uri=target.tracking_uri)
     return target
 
@@ -435,7 +431,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     logger = drawer = None
     try:
         if target is not None and not writes_directly(target.tracking_uri):
-            prepare = functools.partial(_open_store, Path(args.mlflow))
+            prepare = functools.partial(_open_store, target)
             logger = _Standby("logging the analysis run to MLflow", prepare, _log_analysis)
         from tunebench.report._pipeline import compare, summarise
 

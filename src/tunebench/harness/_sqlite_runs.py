@@ -103,13 +103,14 @@ class DirectRuns:
         self.db = db
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``: it waits for other writers)."""
+    def _transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction: a write one (``BEGIN IMMEDIATE``: it waits for other writers), or a
+        read one that lets writers on."""
         connection = sqlite3.connect(self.db, timeout=60, isolation_level=None)
         try:
             if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
                 connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield connection
             except BaseException:
@@ -121,7 +122,7 @@ class DirectRuns:
 
     def experiment_id(self, name: str) -> str | None:
         """The id of the active or deleted experiment ``name`` in the default workspace."""
-        with self._transaction() as connection:
+        with self._transaction(write=False) as connection:
             row = connection.execute(
                 "SELECT experiment_id FROM experiments WHERE name = ? AND workspace = 'default'",
                 (name,),
@@ -163,7 +164,7 @@ class DirectRuns:
             " AND role.value = 'study' ORDER BY r.start_time DESC, r.run_uuid"
         )
         found: dict[str, list[str]] = {}
-        with self._transaction() as connection:
+        with self._transaction(write=False) as connection:
             for study_dir, run_id in connection.execute(query, (int(experiment_id),)):
                 found.setdefault(study_dir, []).append(run_id)
         return found
