@@ -25,8 +25,7 @@ install-autopytorch:
 	bash scripts/install-autopytorch.sh .venv-autopytorch envs/autopytorch-py38.txt
 
 run: install
-	snakemake --profile profiles/local --cores $(CORES)
-	snakemake --report results/report.html
+	snakemake --profile profiles/local --cores $(CORES) --report results/report.html --report-after-run
 	@echo
 	@sed -n '3p' results/summary.md
 	@echo

@@ -39,11 +39,13 @@ N_TRIALS = SMOKE["budgets"]["t6"]["trials"]
 
 @pytest.fixture(scope="module")
 def local_smoke(tmp_path_factory):
-    """The smoke experiment run locally with --cores 2, once for this module."""
+    """The smoke experiment run locally with --cores 2 and its report built after the run (as
+    ``make run`` does), once for this module."""
     work = checkout(tmp_path_factory.mktemp("local"))
     run = snakemake(
-        work, "--cores", "2", "--configfile", "config/smoke.yaml", "--scheduler", "greedy"
-    )
+        work, "--cores", "2", "--configfile", "config/smoke.yaml", "--scheduler", "greedy",
+        "--report", "results/report.html", "--report-after-run",
+    )  # fmt: skip
     assert run.returncode == 0, run.stderr[-4000:]
     return work
 
@@ -109,6 +111,9 @@ def test_smoke_workflow_end_to_end(local_smoke):
     assert {i.dataset.name for i in inputs["digits-mlp"]} == {"digits"}
     assert inputs["branin"] == []
 
+    after_run = (results / "report.html").read_bytes()
+    assert len(after_run) > 10_000 and b"anytime_trials.png" in after_run
+    (results / "report.html").unlink()
     report = snakemake(
         work, "--configfile", "config/smoke.yaml", "--report", "results/report.html"
     )

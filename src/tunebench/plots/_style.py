@@ -56,10 +56,9 @@ def styled(func: Callable[_P, _R]) -> Callable[_P, _R]:
 def save(fig: Figure, path: str | os.PathLike[str]) -> Path:
     """Write ``fig`` as PNG atomically (:mod:`tunebench.core.files`); always close it."""
     try:
-        # the figures use constrained layout; the tight box is a backstop against a clipped label
-        return write_atomic(
-            path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png", bbox_inches="tight")
-        )
+        # constrained layout keeps every label on the page (tested in tests/plots); a tight
+        # bounding box would draw each figure twice
+        return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
     finally:
         plt.close(fig)
 
@@ -125,7 +124,8 @@ def points_or_boxes(
     vertical: bool = True,
 ) -> None:
     """Each group's values at positions 0, 1, ...: a box with its points from
-    :data:`MIN_BOX` values in every group, else the points alone, coloured by group."""
+    :data:`MIN_BOX` values in every group, else the points alone, coloured by group. The
+    category axis spans every position ± 0.5, so a lone group's points sit around its tick."""
     shown = [i for i, v in enumerate(values) if v.size]
     jitter = np.random.default_rng(0)  # spread of the points across the axis only
     boxes = min(values[i].size for i in shown) >= MIN_BOX
@@ -143,6 +143,7 @@ def points_or_boxes(
         colour = "k" if boxes else colours[i]
         xy = (at, values[i]) if vertical else (values[i], at)
         ax.scatter(*xy, s=9 if boxes else 22, color=colour, lw=0, alpha=0.8, zorder=3)
+    (ax.set_xlim if vertical else ax.set_ylim)(-0.5, len(values) - 0.5)
 
 
 def wrap(n: int, at: int = 3) -> int:
