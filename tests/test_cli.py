@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
+import os
 import re
 import shutil
 import signal
@@ -21,6 +24,7 @@ from mlflow import MlflowClient
 
 from tests.helpers.studies import branin_cell
 from tests.helpers.trials import make_trials
+from tunebench.chunk import running_at_once
 from tunebench.cli import build_parser
 from tunebench.core.matrix import StudyCell, StudyChunk
 from tunebench.core.outputs import FIGURE_FILES, STATS_FILES
@@ -28,18 +32,24 @@ from tunebench.core.outputs import FIGURE_FILES, STATS_FILES
 CELL = branin_cell("cli")
 
 
-def _run_studies(cells: list[StudyCell], results: Path) -> subprocess.CompletedProcess:
+def _command(cells: list[StudyCell], results: Path, threads: int = 1) -> list[str]:
     chunk = StudyChunk("rs.t5.0", tuple(cells))
     command = [sys.executable, "-m", "tunebench.cli", "run-studies", "--cells", chunk.to_json()]
-    return subprocess.run(
-        [*command, "--results", str(results)], capture_output=True, text=True, timeout=300
-    )
+    return [*command, "--results", str(results), "--threads", str(threads)]
 
 
-def test_run_studies_runs_every_study_of_the_chunk(tmp_path: Path) -> None:
+def _run_studies(
+    cells: list[StudyCell], results: Path, threads: int = 1
+) -> subprocess.CompletedProcess:
+    command = _command(cells, results, threads)
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_run_studies_runs_every_study_of_the_chunk(tmp_path: Path, threads: int) -> None:
     cells = [CELL, replace(CELL, seed=1), replace(CELL, task="rosen", seed=0)]
     cells[2] = replace(cells[2], task_spec={"kind": "synthetic", "function": "rosenbrock"})
-    run = _run_studies(cells, tmp_path)
+    run = _run_studies(cells, tmp_path, threads)
     assert run.returncode == 0, run.stderr[-2000:]
     for cell in cells:
         trials = pd.read_parquet(cell.study_dir(tmp_path) / "trials.parquet")
@@ -48,9 +58,10 @@ def test_run_studies_runs_every_study_of_the_chunk(tmp_path: Path) -> None:
     assert not (tmp_path / "mlflow").exists()  # MLflow is logged after tuning, not here
 
 
-def test_a_failing_study_does_not_stop_the_chunk(tmp_path: Path) -> None:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_failing_study_does_not_stop_the_chunk(tmp_path: Path, threads: int) -> None:
     broken = replace(CELL, seed=1, optimizer_spec={"framework": "optuna", "sampler": "nope"})
-    run = _run_studies([broken, replace(CELL, seed=2)], tmp_path)
+    run = _run_studies([broken, replace(CELL, seed=2)], tmp_path, threads)
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1] == (
         f"tunebench run-studies: 1 of 2 studies failed: {broken.study_dir(tmp_path)}"
@@ -59,9 +70,40 @@ def test_a_failing_study_does_not_stop_the_chunk(tmp_path: Path) -> None:
     assert not (broken.study_dir(tmp_path) / "trials.parquet").exists()
 
 
-def test_a_chunk_killed_mid_way_keeps_every_trial_once_in_tables_and_mlflow(tmp_path: Path):
-    """SIGKILL while the chunk's second study runs; the rerun finishes it and starts nothing
-    twice; logging afterwards puts each trial in MLflow once."""
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _gone(pids: list[int], timeout: float = 10) -> bool:
+    """Whether every process of ``pids`` has ended (or is a zombie) within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = []
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    alive.append(pid)
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_chunk_killed_mid_way_keeps_every_trial_once_in_tables_and_mlflow(
+    tmp_path: Path, threads: int
+):
+    """SIGKILL while the chunk's second study runs (with 2 threads: the first two at once, in
+    processes that die with the job); the rerun finishes it and starts nothing twice; logging
+    afterwards puts each trial in MLflow once."""
     from mlflow import MlflowClient
 
     from tunebench.harness.study_log import log_studies
@@ -75,20 +117,22 @@ def test_a_chunk_killed_mid_way_keeps_every_trial_once_in_tables_and_mlflow(tmp_
         budget_spec={"trials": 12},
     )
     cells = [replace(svc, seed=seed) for seed in range(3)]
-    chunk = StudyChunk("rs.t12.0", tuple(cells))
-    command = [sys.executable, "-m", "tunebench.cli", "run-studies", "--cells", chunk.to_json()]
-    command += ["--results", str(tmp_path)]
+    command = _command(cells, tmp_path, threads)
     journal = cells[1].study_dir(tmp_path) / "journal.jsonl"
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while not (journal.exists() and len(journal.read_text().splitlines()) >= 3):
         assert proc.poll() is None and time.monotonic() < deadline, "the chunk ended too soon"
         time.sleep(0.01)
+    workers = _children(proc.pid)
+    assert len(workers) == (0 if running_at_once(cells, threads) == 1 else 2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert _gone(workers), "a study process outlived its job"
     before = pd.read_json(journal, lines=True)
     assert 3 <= len(before) < 12
-    assert not (cells[2].study_dir(tmp_path) / "journal.jsonl").exists()
+    if threads == 1:  # one after another: the third had not started
+        assert not (cells[2].study_dir(tmp_path) / "journal.jsonl").exists()
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
@@ -107,6 +151,71 @@ def test_a_chunk_killed_mid_way_keeps_every_trial_once_in_tables_and_mlflow(tmp_
         if "mlflow.parentRunId" in r.data.tags
     )
     assert len(trials_logged) == len(set(trials_logged)) == 36
+
+
+@pytest.mark.skipif(running_at_once([CELL, CELL], 2) < 2, reason="needs 2 CPUs")
+def test_studies_run_at_once_give_the_trials_they_give_one_after_another(tmp_path: Path) -> None:
+    cells = [replace(CELL, budget="t30", budget_spec={"trials": 30}, seed=s) for s in range(4)]
+    cells = [replace(c, optimizer="tpe", optimizer_spec={"framework": "optuna", "sampler": "tpe"})
+             for c in cells]  # fmt: skip
+    one, two = tmp_path / "one", tmp_path / "two"
+    for results, threads in ((one, 1), (two, 2)):
+        run = _run_studies(cells, results, threads)
+        assert run.returncode == 0, run.stderr[-2000:]
+    columns = ["trial", "status", "value", "test_value", "params"]
+    for cell in cells:
+        serial = pd.read_parquet(cell.study_dir(one) / "trials.parquet")[columns]
+        forked = pd.read_parquet(cell.study_dir(two) / "trials.parquet")[columns]
+        pd.testing.assert_frame_equal(serial, forked)
+    spans = []
+    for cell in cells:
+        timings = json.loads((cell.study_dir(two) / "study.json").read_text())["timings"]
+        spans.append((timings["started"], timings["finished"]))
+    spans.sort()
+    assert any(b[0] < a[1] for a, b in itertools.pairwise(spans)), spans  # some ran at once
+
+
+@pytest.mark.skipif(running_at_once([CELL, CELL], 2) < 2, reason="needs 2 CPUs")
+def test_a_study_process_that_dies_fails_the_job_and_names_its_study(tmp_path: Path) -> None:
+    """One of the job's two study processes is killed: the other finishes its studies, the job
+    fails naming the study that was lost, and a rerun finishes it."""
+    slow = replace(CELL, budget="t400", budget_spec={"trials": 400})
+    cells = [replace(slow, seed=s) for s in range(3)]
+    proc = subprocess.Popen(
+        _command(cells, tmp_path, 2), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    journal = cells[0].study_dir(tmp_path) / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    while not (journal.exists() and len(journal.read_text().splitlines()) >= 5):
+        assert proc.poll() is None and time.monotonic() < deadline, "the chunk ended too soon"
+        time.sleep(0.01)
+    workers = _children(proc.pid)
+    lock = journal.parent.parent / f".{journal.parent.name}.lock"  # harness.study_lock's
+    holder = [pid for pid in workers if str(lock) in _open_files(pid)]
+    assert len(workers) == 2 and len(holder) == 1, (workers, holder)
+    os.kill(holder[0], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 1
+    died = f"the process running {cells[0].study_dir(tmp_path)} died (exit code -9)"
+    assert died in stderr, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == (
+        f"tunebench run-studies: 1 of 3 studies failed: {cells[0].study_dir(tmp_path)}"
+    )
+    for cell in cells[1:]:
+        assert len(pd.read_parquet(cell.study_dir(tmp_path) / "trials.parquet")) == 400
+    rerun = _run_studies(cells, tmp_path, 2)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    trials = pd.read_parquet(cells[0].study_dir(tmp_path) / "trials.parquet")
+    assert trials["trial"].tolist() == list(range(400))
+
+
+def _open_files(pid: int) -> str:
+    """The paths ``pid`` holds open, one per line (from /proc)."""
+    paths = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            paths.append(os.readlink(fd))
+    return "\n".join(paths)
 
 
 def _actions(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, Any]]:

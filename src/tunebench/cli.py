@@ -123,40 +123,14 @@ def cmd_run_study(args: argparse.Namespace) -> int:
 
 
 def cmd_run_studies(args: argparse.Namespace) -> int:
-    import traceback
-
-    from tunebench.core.files import DiskFull
+    from tunebench.chunk import run_chunk
     from tunebench.core.matrix import StudyChunk
-    from tunebench.harness.journal import JournalCorrupt
-    from tunebench.harness.study_lock import StudyLocked
-    from tunebench.harness.tracking import TrackingTarget
-    from tunebench.study import run_study
 
+    if args.threads < 1:
+        raise ValueError(f"--threads: must be at least 1, got {args.threads}")
     cells = StudyChunk.cells_from_json(args.cells)
-    target = TrackingTarget.read(Path(args.mlflow)) if args.mlflow else None
-    failed = []
-    for cell in cells:
-        out = cell.study_dir(args.results)
-        try:
-            res = run_study(cell, out, tracking=target)["results"]
-        except (StudyLocked, JournalCorrupt) as exc:  # a user's matter: one line, not a trace
-            print(f"tunebench run-studies: {exc}", file=sys.stderr)
-            failed.append(str(out))
-            continue
-        except Exception as exc:  # the chunk's other studies still run; the job fails at the end
-            full = DiskFull.found_in(exc, out)
-            if full is None:
-                traceback.print_exc()
-            else:
-                print(f"tunebench run-studies: {full}", file=sys.stderr)
-            failed.append(str(out))
-            continue
-        print(
-            f"{out}: {res['n_trials']} trials ({res['n_failed']} failed, "
-            f"{res['n_pruned']} pruned), best {res['best_value']:.6g}, "
-            f"test {res['test_value']:.6g}",
-            flush=True,
-        )
+    mlflow = Path(args.mlflow) if args.mlflow else None
+    failed = run_chunk(cells, Path(args.results), mlflow=mlflow, threads=args.threads)
     if failed:
         print(
             f"tunebench run-studies: {len(failed)} of {len(cells)} studies failed: "
@@ -533,11 +507,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run_study)
 
     p = sub.add_parser(
-        "run-studies", help="run a chunk of studies one after another in this process"
+        "run-studies", help="run a chunk of studies in this process, or several at once"
     )
     p.add_argument("--cells", required=True, help="JSON list of cells (what the rules pass)")
     p.add_argument("--results", default="results", help="the results directory")
     p.add_argument("--mlflow", help="log each trial live: the JSON file written by init-mlflow")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="the job's threads: studies run at once as far as they hold a study's threads each",
+    )
     p.set_defaults(func=cmd_run_studies)
 
     p = sub.add_parser("log-studies", help="log finished studies to MLflow (once each)")

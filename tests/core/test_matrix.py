@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tunebench.core.config import validate_config
 from tunebench.core.matrix import (
     AUTO_STUDIES_PER_JOB,
+    OWN_PROCESSES,
     StudyChunk,
     chunk_cells,
     expand_matrix,
     group_chunks,
+    studies_at_once,
+    study_threads,
 )
 
 
@@ -99,3 +104,30 @@ def test_logging_groups_hold_whole_chunks_up_to_the_limit() -> None:
     assert group_chunks([]) == []
     (alone,) = group_chunks(chunks[:1], max_studies=2)  # larger than the limit: on its own
     assert alone == chunks[:1]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("auto", 10), (2, 2), (12, 10), (1, 1)])
+def test_studies_at_once_is_the_setting_within_the_chunk(setting: object, expected: int) -> None:
+    config = {**_config(seeds=5), "studies_at_once": setting}
+    (chunk,) = [c for c in chunk_cells(config, expand_matrix(config)) if c.name == "tpe.t10.0"]
+    assert len(chunk.cells) == 10  # branin and rosen, 5 seeds each
+    assert studies_at_once(config, chunk) == expected
+
+
+@pytest.mark.parametrize("framework", sorted(OWN_PROCESSES))
+def test_frameworks_with_worker_processes_of_their_own_run_one_study_at_a_time(
+    framework: str,
+) -> None:
+    config = _config(seeds=5)
+    (chunk,) = [c for c in chunk_cells(config, expand_matrix(config)) if c.name == "tpe.t10.0"]
+    spec = {"framework": framework}
+    own = StudyChunk(chunk.name, tuple(replace(c, optimizer_spec=spec) for c in chunk.cells))
+    assert studies_at_once(config, own) == 1
+    assert studies_at_once({**config, "studies_at_once": 3}, own) == 3  # as the user says
+
+
+def test_a_studys_threads_are_the_configs_or_its_workers() -> None:
+    (cell, *_) = expand_matrix({**_config(seeds=1), "threads": 2})
+    assert study_threads(cell) == 2
+    workers = {**cell.optimizer_spec, "workers": 3}
+    assert study_threads(replace(cell, optimizer_spec=workers)) == 3

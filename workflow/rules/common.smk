@@ -4,7 +4,14 @@ import shlex
 
 from tunebench.core.config import ConfigError, config_hash, load_config, validate_config
 from tunebench.tasks.suites import expand_suites
-from tunebench.core.matrix import chunk_cells, expand_matrix, group_chunks, matrix_axes
+from tunebench.core.matrix import (
+    chunk_cells,
+    expand_matrix,
+    group_chunks,
+    matrix_axes,
+    studies_at_once,
+    study_threads,
+)
 from tunebench.core.outputs import (
     FIGURE_CAPTIONS,
     FIGURE_CATEGORIES,
@@ -67,8 +74,10 @@ def chunk_env(chunk):
 
 
 def chunk_threads(chunk):
-    """The job's threads: the config's, or the optimizer's worker count if that is more."""
-    return max(config["threads"], chunk.cells[0].optimizer_spec.get("workers", 1))
+    """The job's threads: a study's (core.matrix.study_threads) times the studies it runs at
+    once (studies_at_once); Snakemake lowers them to --cores, and the job runs as many studies
+    at once as the threads it gets hold."""
+    return study_threads(chunk.cells[0]) * studies_at_once(config, chunk)
 
 
 def chunk_resources(chunk):

@@ -15,9 +15,10 @@ if LIVE_MLFLOW:
             " --results results --out {output} > {log} 2>&1"
 
 
-# One job per chunk of studies (core.matrix.chunk_cells): the studies run one after another in
-# one process, each in its own directory with its own journal, so a rerun redoes only the
-# chunks with a missing or unfinished study, and those resume where they stopped.
+# One job per chunk of studies (core.matrix.chunk_cells): the studies run in one process, or
+# several at once in processes forked from it when the job gets the threads (tunebench.chunk),
+# each in its own directory with its own journal, so a rerun redoes only the chunks with a
+# missing or unfinished study, and those resume where they stopped.
 for chunk in CHUNKS:
 
     rule:
@@ -41,7 +42,7 @@ for chunk in CHUNKS:
             mlflow=" --mlflow results/mlflow/experiment.json" if LIVE_MLFLOW else "",
         shell:
             "PYTHONHASHSEED=0 tunebench run-studies --cells {params.cells:q} --results results"
-            "{params.mlflow} > {log} 2>&1"
+            " --threads {threads}{params.mlflow} > {log} 2>&1"
 
 
 # MLflow: each job logs the finished studies of its chunks (harness/study_log.py). Without live

@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "AUTO_STUDIES_PER_JOB",
+    "OWN_PROCESSES",
     "StudyCell",
     "StudyChunk",
     "cell_of",
@@ -20,13 +21,18 @@ __all__ = [
     "group_chunks",
     "matrix_axes",
     "seeds_of",
+    "studies_at_once",
     "study_dirs",
+    "study_threads",
 ]
 
 # ``studies_per_job: auto``: studies per tuning job by task kind (others: ``"default"``). A
 # torch study may hold a GPU for hours; the others run in seconds, where the job's start-up
 # (interpreter, imports) would dominate if every study paid it.
 AUTO_STUDIES_PER_JOB: dict[str, int] = {"torch": 1, "default": 16}
+OWN_PROCESSES = frozenset({"ray", "autopytorch"})
+"""Frameworks whose studies start a runtime of worker processes of their own (a local Ray
+cluster, Auto-PyTorch's Python 3.8 worker): ``studies_at_once: auto`` runs them one at a time."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,23 @@ def chunk_cells(config: Mapping[str, Any], cells: list[StudyCell]) -> list[Study
             per_group[(optimizer, budget)] = k + 1
             chunks.append(StudyChunk(f"{optimizer}.{budget}.{k}", tuple(members[lo:hi])))
     return chunks
+
+
+def study_threads(cell: StudyCell) -> int:
+    """The threads one study uses: the config's ``threads``, or its optimizer's worker count if
+    that is more."""
+    return max(cell.threads, int(cell.optimizer_spec.get("workers", 1)))
+
+
+def studies_at_once(config: Mapping[str, Any], chunk: StudyChunk) -> int:
+    """The most studies of ``chunk`` its job runs at once (``studies_at_once``; ``auto``: all
+    of them, one at a time for :data:`OWN_PROCESSES`). The job runs fewer when it is given
+    fewer threads (``tunebench.chunk``)."""
+    setting = config.get("studies_at_once", "auto")
+    if setting == "auto":
+        framework = chunk.cells[0].optimizer_spec.get("framework")
+        return 1 if framework in OWN_PROCESSES else len(chunk.cells)
+    return max(1, min(int(setting), len(chunk.cells)))
 
 
 def group_chunks(chunks: list[StudyChunk], max_studies: int = 256) -> list[list[StudyChunk]]:
