@@ -123,11 +123,17 @@ def _run_forked(
         worker.join()
     lost = [running[k] for k, w in enumerate(workers) if w.exitcode != 0 and running[k] >= 0]
     for k, worker in enumerate(workers):
-        if worker.exitcode != 0:
-            study = cells[running[k]].study_dir(results) if running[k] >= 0 else "no study"
+        if worker.exitcode != 0 and running[k] >= 0:
+            study = cells[running[k]].study_dir(results)
             print(
                 f"tunebench run-studies: the process running {study} died (exit code "
                 f"{worker.exitcode}); a rerun resumes it from its journal",
+                file=sys.stderr,
+            )
+        elif worker.exitcode != 0:
+            print(
+                f"tunebench run-studies: a study process died between studies (exit code "
+                f"{worker.exitcode})",
                 file=sys.stderr,
             )
     with claimed.get_lock():
