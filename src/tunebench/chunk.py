@@ -61,8 +61,7 @@ def run_chunk(
         The directories of the studies that failed or did not finish (each said why on
         stderr); a failing study does not stop the others.
     """
-    # each study its own threads, however many the job got (a study's result never depends on
-    # --cores); Snakemake set these to the job's threads
+    # each study its own threads, however many the job got (Snakemake set these to the job's)
     os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(study_threads(cells[0]))))
     at_once = running_at_once(cells, threads)
     if at_once == 1:
