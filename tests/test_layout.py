@@ -14,7 +14,7 @@ import tunebench
 
 PACKAGE = Path(tunebench.__file__).parent
 LAYERS = {"core", "tasks", "harness", "frameworks", "stats", "plots", "report"}
-TOP_LEVEL = {"__init__.py", "study.py", "cli.py"}
+TOP_LEVEL = {"__init__.py", "study.py", "chunk.py", "cli.py"}
 # HPO frameworks (and torch) are imported only inside the module that adapts them.
 FRAMEWORK_MODULES = {
     "optuna", "hyperopt", "ray", "ax", "vizier", "smac", "nevergrad", "syne_tune", "autoPyTorch",
