@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -263,3 +264,42 @@ def test_smoke_workflow_through_slurm(slurm, mlflow_server, local_smoke, tmp_pat
     assert sum(r.data.tags.get("tunebench.role") == "study" for r in runs) == N_STUDIES
     assert sum("mlflow.parentRunId" in r.data.tags for r in runs) == N_STUDIES * N_TRIALS
     assert not (work / "results" / "mlflow" / "mlflow.db").exists()
+
+
+def _study_spans(results: Path) -> list[tuple[float, float]]:
+    """(started, finished) of every study, in order of start."""
+    spans = []
+    for path in results.glob("studies/*/*/*/*/study.json"):
+        timings = json.loads(path.read_text())["timings"]
+        spans.append((timings["started"], timings["finished"]))
+    return sorted(spans)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_a_slurm_job_runs_as_many_studies_at_once_as_it_has_cpus(slurm, tmp_path, cpus):
+    """One tuning job of 4 studies through the real SLURM, given ``cpus_per_task`` CPUs: with
+    2, its studies overlap in time; with 1, they run one after another."""
+    work = checkout(tmp_path)
+    shutil.copytree(Path(__file__).parent / "slurm-overlay", work / "slurm-overlay")
+    experiment = {
+        "name": "cpus",
+        "seeds": 4,
+        "tasks": {"branin": {"kind": "synthetic", "function": "branin"}},
+        "optimizers": {"tpe": {"framework": "optuna", "sampler": "tpe"}},
+        "budgets": {"t40": {"trials": 40}},
+        "tune_resources": {"mem_mb": 1500, "runtime": 30, "cpus_per_task": cpus},
+        "analysis": {"baseline": "tpe"},
+    }
+    (work / "cpus.yaml").write_text(yaml.safe_dump(experiment))
+    run = snakemake(
+        work, "--profile", "profiles/slurm", "--workflow-profile", "slurm-overlay",
+        "--configfile", "cpus.yaml", "--omit-from", "analyse", timeout=600,
+    )  # fmt: skip
+    log = run.stdout + run.stderr
+    assert run.returncode == 0, log[-4000:]
+    assert len(re.findall(r"rule_tune_[^/]+/\d+\.log", log)) == 1  # one job, through sbatch
+    spans = _study_spans(work / "results")
+    assert len(spans) == 4
+    overlaps = [b[0] < a[1] for a, b in itertools.pairwise(spans)]
+    assert any(overlaps) == (cpus == 2), spans
