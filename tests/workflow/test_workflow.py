@@ -9,6 +9,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -180,12 +181,20 @@ def test_workflow_lints_clean():
     assert run.returncode == 0 and "Lints for" not in run.stdout + run.stderr
 
 
-def _slurm_node_idle() -> bool:
-    try:
-        done = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
-    except FileNotFoundError:
-        return False
-    return done.returncode == 0 and "idle" in done.stdout.split()
+def _slurm_node_idle(wait_s: float = 60) -> bool:
+    """Whether the SLURM node is idle, waiting up to ``wait_s`` for the jobs of an earlier test
+    to finish (a node with no SLURM at all answers at once)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            done = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+        except FileNotFoundError:
+            return False
+        if done.returncode == 0 and "idle" in done.stdout.split():
+            return True
+        if done.returncode != 0 or time.monotonic() > deadline:
+            return False
+        time.sleep(1)
 
 
 def _free_port() -> int:
