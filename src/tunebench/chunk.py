@@ -120,21 +120,20 @@ def _run_forked(
         worker.start()
     for worker in workers:
         worker.join()
-    lost = [running[k] for k, w in enumerate(workers) if w.exitcode != 0 and running[k] >= 0]
+    lost = []  # the studies of the processes that died in them
     for k, worker in enumerate(workers):
-        if worker.exitcode != 0 and running[k] >= 0:
-            study = cells[running[k]].study_dir(results)
-            print(
-                f"tunebench run-studies: the process running {study} died (exit code "
-                f"{worker.exitcode}); a rerun resumes it from its journal",
-                file=sys.stderr,
-            )
-        elif worker.exitcode != 0:
-            print(
-                f"tunebench run-studies: a study process died between studies (exit code "
-                f"{worker.exitcode})",
-                file=sys.stderr,
-            )
+        if worker.exitcode == 0:
+            continue
+        if running[k] >= 0:
+            lost.append(running[k])
+            where = f"the process running {cells[running[k]].study_dir(results)}"
+            then = "; a rerun resumes it from its journal"
+        else:
+            where, then = "a study process", " between studies"
+        print(
+            f"tunebench run-studies: {where} died (exit code {worker.exitcode}){then}",
+            file=sys.stderr,
+        )
     with claimed.get_lock():
         unstarted = range(claimed.value, len(cells))  # every process died before taking them
     bad = sorted({*(i for i in range(len(cells)) if failed[i]), *lost, *unstarted})
